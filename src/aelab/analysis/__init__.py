@@ -1,0 +1,1 @@
+"""Ways to look at what an autoencoder learned: codes, probes, latent arithmetic."""

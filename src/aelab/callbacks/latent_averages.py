@@ -1,0 +1,54 @@
+"""Latent arithmetic, as in seed 002: decode the mean code of two images, and the mean code of each class.
+
+A good code space puts the decoded average of two codes near a plausible image, not a double exposure.
+"""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+
+from aelab.analysis.codes import encode_images
+from aelab.callbacks.common import is_due, seeded_subset, split_tensors
+from aelab.callbacks.image_logging import image_grid, log_image_grid
+
+
+class LatentAverages(pl.Callback):
+    def __init__(self, every_n_epochs: int = 5, num_pairs: int = 8, seed: int = 0, key: str = "images/latent"):
+        self.every_n_epochs = every_n_epochs
+        self.num_pairs = num_pairs
+        self.seed = seed
+        self.key = key
+
+    @torch.no_grad()
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not (trainer.is_global_zero and is_due(trainer, self.every_n_epochs)):
+            return
+        was_training = pl_module.training
+        pl_module.eval()
+        try:
+            pair_rows, class_rows = latent_average_panels(pl_module, *split_tensors(trainer, "val"), self.num_pairs, self.seed)
+        finally:
+            pl_module.train(was_training)
+        log_image_grid(
+            trainer, f"{self.key}_pair_average", image_grid(pair_rows),
+            "rows: image A, image B, decode(mean(code A, code B))",
+        )
+        log_image_grid(trainer, f"{self.key}_class_means", image_grid(class_rows), "decoded mean code of each class")
+
+
+def latent_average_panels(
+    model: pl.LightningModule, images: torch.Tensor, labels: torch.Tensor, num_pairs: int, seed: int
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Rows for the two-image average panel and the class-mean panel (one image per class)."""
+    device = model.device
+    idx = seeded_subset(len(images), 2 * num_pairs, seed)
+    a, b = images[idx[:num_pairs]], images[idx[num_pairs : 2 * num_pairs]]
+    a_f, b_f = (t.to(device).float().div(255.0) for t in (a, b))
+    mean_code = (model.encode(a_f) + model.encode(b_f)) / 2
+    pair_rows = [a_f, b_f, model.decode(mean_code)]
+
+    codes = encode_images(model.encode, images, device=device)
+    class_means = torch.stack([codes[labels == c].mean(0) for c in labels.unique(sorted=True)])
+    class_rows = [model.decode(class_means.to(device))]
+    return pair_rows, class_rows

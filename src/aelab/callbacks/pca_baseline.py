@@ -1,0 +1,71 @@
+"""Fit PCA with k = the model's code size on the training split at the start of fit, and score it on test.
+
+Its metrics (``pca/test_mse``, ``pca/test_psnr``, ``pca/test_ssim``, ``pca/probe_acc``, ...) are logged
+beside the AE's, and the fitted PCA is kept so other callbacks can show PCA next to the AE.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytorch_lightning as pl
+
+from aelab.analysis.codes import encode_images
+from aelab.analysis.probes import probe_accuracy
+from aelab.baselines.pca import PCA, evaluate_pca
+from aelab.callbacks.common import seeded_subset, split_tensors
+
+log = logging.getLogger(__name__)
+
+
+class PCABaseline(pl.Callback):
+    def __init__(
+        self,
+        max_fit_samples: int = 60000,
+        probe_train_samples: int = 5000,
+        probe_max_iter: int = 300,
+        seed: int = 0,
+    ) -> None:
+        self.max_fit_samples = max_fit_samples
+        self.probe_train_samples = probe_train_samples
+        self.probe_max_iter = probe_max_iter
+        self.seed = seed
+        self.pca: PCA | None = None
+        self.metrics: dict[str, float] = {}
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.pca is not None and self.pca.n_components == pl_module.latent_dim:
+            return
+        self.pca, self.metrics = fit_and_score_pca(
+            trainer, pl_module.latent_dim, self.max_fit_samples, self.probe_train_samples, self.probe_max_iter, self.seed
+        )
+        log.info("PCA-%d yardstick: %s", pl_module.latent_dim, self.metrics)
+        if trainer.is_global_zero:
+            for logger in trainer.loggers:
+                logger.log_metrics(self.metrics, step=trainer.global_step)
+
+
+def fit_and_score_pca(
+    trainer: pl.Trainer,
+    k: int,
+    max_fit_samples: int,
+    probe_train_samples: int,
+    probe_max_iter: int,
+    seed: int,
+) -> tuple[PCA, dict[str, float]]:
+    """PCA-k fit on (a seeded subset of) train, its val/test reconstruction metrics and probe accuracy."""
+    train_x, train_y = split_tensors(trainer, "train")
+    fit_idx = seeded_subset(len(train_x), max_fit_samples, seed)
+    pca = PCA(k).fit(train_x[fit_idx].float().div(255.0))
+    metrics: dict[str, float] = {"pca/k": float(k)}
+    for split in ("val", "test"):
+        images, _ = split_tensors(trainer, split)
+        scores = evaluate_pca(pca, images)
+        metrics |= {f"pca/{split}_mse": scores.mse, f"pca/{split}_psnr": scores.psnr, f"pca/{split}_ssim": scores.ssim}
+    probe_idx = seeded_subset(len(train_x), probe_train_samples, seed)
+    train_codes = encode_images(pca.encode, train_x[probe_idx])
+    for split, key in (("val", "pca/probe_acc"), ("test", "pca/probe_test_acc")):
+        images, labels = split_tensors(trainer, split)
+        codes = encode_images(pca.encode, images)
+        metrics[key] = probe_accuracy(train_codes, train_y[probe_idx], codes, labels, max_iter=probe_max_iter)
+    return pca, metrics

@@ -1,0 +1,43 @@
+"""A panel of fixed validation images (top row), their AE reconstructions and, when fitted, PCA's at the same k."""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+
+from aelab.callbacks.common import is_due, seeded_subset, split_tensors
+from aelab.callbacks.image_logging import image_grid, log_image_grid
+
+
+def find_pca(trainer: pl.Trainer):
+    """The PCA fitted by a PCABaseline callback of this trainer, if there is one."""
+    from aelab.callbacks.pca_baseline import PCABaseline
+
+    baseline = next((cb for cb in trainer.callbacks if isinstance(cb, PCABaseline)), None)
+    return baseline.pca if baseline is not None else None
+
+
+class ReconstructionGrid(pl.Callback):
+    def __init__(self, every_n_epochs: int = 1, num_images: int = 10, seed: int = 0, key: str = "images/reconstructions"):
+        self.every_n_epochs = every_n_epochs
+        self.num_images = num_images
+        self.seed = seed
+        self.key = key
+
+    @torch.no_grad()
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not (trainer.is_global_zero and is_due(trainer, self.every_n_epochs)):
+            return
+        images, _ = split_tensors(trainer, "val")
+        x = images[seeded_subset(len(images), self.num_images, self.seed)]
+        x = x.to(pl_module.device).float().div(255.0)
+        was_training = pl_module.training
+        pl_module.eval()
+        rows = [x, pl_module(x)]
+        pl_module.train(was_training)
+        caption = "top: input, middle: autoencoder"
+        pca = find_pca(trainer)
+        if pca is not None:
+            rows.append(pca.reconstruct(x.cpu()))
+            caption += f", bottom: PCA-{pca.n_components}"
+        log_image_grid(trainer, self.key, image_grid(rows), caption)

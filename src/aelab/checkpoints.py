@@ -1,0 +1,65 @@
+"""Reading checkpoints safely, and refusing ones that are missing or hold another model."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from aelab.errors import CheckpointError
+
+CONFIG_KEY = "aelab_config"
+
+
+def _missing_message(path: Path) -> str:
+    nearby = sorted(Path("outputs").glob("**/checkpoints/*.ckpt"), key=lambda p: p.stat().st_mtime)[-3:]
+    hint = "\n  ".join(str(p) for p in nearby) or "(none found under ./outputs)"
+    return (
+        f"ckpt_path={path} does not exist. A run saves its checkpoints in <run dir>/checkpoints/ "
+        f"(last.ckpt and the best epoch). Most recent here:\n  {hint}"
+    )
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A Lightning checkpoint of an aelab model, loaded with ``weights_only=True`` (no code runs on load)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(_missing_message(path))
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise CheckpointError(
+            f"{path} cannot be read as a checkpoint ({type(err).__name__}: {str(err).splitlines()[0]}). "
+            "It may be truncated, tampered with, or not a PyTorch file; use a checkpoint written by train.py."
+        ) from err
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint or "hyper_parameters" not in checkpoint:
+        raise CheckpointError(
+            f"{path} is not a Lightning checkpoint of an aelab model (no state_dict / hyper_parameters); "
+            "use a checkpoint written by train.py."
+        )
+    return checkpoint
+
+
+def check_same_model(checkpoint: dict[str, Any], model: nn.Module, path: str | Path) -> None:
+    """Raise if the checkpoint's weights do not fit ``model`` (another architecture or code size)."""
+    saved = {k: tuple(v.shape) for k, v in checkpoint["state_dict"].items()}
+    wanted = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    if saved == wanted:
+        return
+    saved_name = checkpoint["hyper_parameters"].get("name", "unknown")
+    differing = sorted(set(saved) ^ set(wanted)) or sorted(k for k in saved if saved[k] != wanted.get(k))
+    raise CheckpointError(
+        f"{path} holds a different model ('{saved_name}', {sum(math.prod(s) for s in saved.values()):,} values) "
+        f"than the one configured ('{getattr(model, 'name', type(model).__name__)}', "
+        f"{sum(math.prod(s) for s in wanted.values()):,} values); first differences: {differing[:4]}. "
+        f"Pass the model= and settings it was trained with, or drop ckpt_path to start fresh."
+    )
+
+
+def run_dir_of(checkpoint_path: str | Path) -> Path:
+    """The run folder a checkpoint belongs to (<run>/checkpoints/x.ckpt -> <run>)."""
+    parent = Path(checkpoint_path).resolve().parent
+    return parent.parent if parent.name == "checkpoints" else parent

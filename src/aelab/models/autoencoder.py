@@ -1,0 +1,184 @@
+"""The one deterministic AutoEncoder LightningModule: it owns the objective, the nets only know shapes.
+
+Every variant of the lab is a configuration of this class: an encoder/decoder pair, a reconstruction loss,
+an optional input corruption (denoising) and a list of penalty terms (sparse, contractive, ...). The nets,
+penalties, noise, optimizer and scheduler arrive as ``_target_`` dicts and are stored as hyperparameters,
+so ``AutoEncoder.load_from_checkpoint(path)`` rebuilds the model without the Hydra config.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from hydra.utils import instantiate
+from torch import nn
+
+from aelab.errors import NonFiniteLossError, ShapeMismatchError
+from aelab.models.build import build
+from aelab.models.metrics import image_metrics, reconstruction_loss
+from aelab.models.penalties import StepOutputs
+
+Spec = Mapping[str, Any] | nn.Module
+
+DEFAULT_OPTIMIZER = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 1e-3}
+
+
+class AutoEncoder(pl.LightningModule):
+    """x -> encoder -> z -> decoder -> x_hat, trained to reconstruct the clean x."""
+
+    def __init__(
+        self,
+        encoder: Spec,
+        decoder: Spec,
+        input_shape: Sequence[int],
+        loss: str = "mse",
+        optimizer: Mapping[str, Any] | None = None,
+        scheduler: Mapping[str, Any] | None = None,
+        scheduler_interval: str = "epoch",
+        scheduler_monitor: str = "val/loss",
+        penalties: Sequence[Spec] = (),
+        noise: Spec | None = None,
+        latent_dim: int | None = None,
+        nan_check_every_n_steps: int = 1,
+        name: str = "autoencoder",
+    ) -> None:
+        super().__init__()
+        ready_modules = [key for key, value in (("encoder", encoder), ("decoder", decoder)) if isinstance(value, nn.Module)]
+        self.save_hyperparameters(ignore=ready_modules)
+        self.name = name
+        self.input_shape = tuple(int(d) for d in input_shape)
+        self.encoder = build(encoder)
+        self.decoder = build(decoder)
+        self.noise = build(noise) if noise is not None else None
+        self.penalties = nn.ModuleList(build(p) for p in penalties)
+        self.loss_fn = reconstruction_loss(loss)
+        self.code_shape = self._check_shapes()
+        self.latent_dim = math.prod(self.code_shape)
+        if latent_dim is not None and latent_dim != self.latent_dim:
+            raise ShapeMismatchError(
+                f"model {name}: latent_dim is {latent_dim} but the encoder gives codes of shape "
+                f"{list(self.code_shape)} ({self.latent_dim} values); make them agree."
+            )
+        self.val_metrics = image_metrics("val/")
+        self.test_metrics = image_metrics("test/")
+
+    # -- shapes ----------------------------------------------------------------------------------------------
+    def _check_shapes(self) -> tuple[int, ...]:
+        """Run two dummy images through the nets now, so a shape error names both shapes at construction."""
+        probe = torch.zeros(2, *self.input_shape)
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                try:
+                    z = self.encoder(probe)
+                except RuntimeError as err:
+                    raise ShapeMismatchError(
+                        f"model {self.name}: the encoder does not accept inputs of shape {list(self.input_shape)} "
+                        f"({math.prod(self.input_shape)} values): {err}. The model's input_shape must match "
+                        "data.shape; check the encoder's settings."
+                    ) from err
+                try:
+                    x_hat = self.decoder(z)
+                except RuntimeError as err:
+                    raise ShapeMismatchError(
+                        f"model {self.name}: the decoder does not accept the encoder's codes of shape "
+                        f"{list(z.shape[1:])}: {err}"
+                    ) from err
+        finally:
+            self.train(was_training)
+        if tuple(x_hat.shape[1:]) != self.input_shape:
+            raise ShapeMismatchError(
+                f"model {self.name}: the decoder outputs images of shape {list(x_hat.shape[1:])} but the input "
+                f"shape is {list(self.input_shape)}; change the decoder so they agree."
+            )
+        return tuple(z.shape[1:])
+
+    # -- the model as a tool ---------------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.encoder(x))
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Flat codes (B, latent_dim): what probes, PCA comparisons and latent averages work on."""
+        return self.encoder(x).flatten(1)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Images from flat codes (B, latent_dim)."""
+        return self.decoder(z.view(-1, *self.code_shape))
+
+    # -- training --------------------------------------------------------------------------------------------
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Data modules hand out uint8; scale to float [0, 1] here, on the device, after the copy."""
+        x, y = batch
+        if x.dtype == torch.uint8:
+            x = x.float().div_(255.0)
+        return x, y
+
+    def objective(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor], StepOutputs]:
+        """Total loss, its terms by name, and the step's tensors. Noise applies in training only."""
+        x_in = self.noise(x) if (self.noise is not None and self.training) else x
+        z = self.encoder(x_in)
+        x_hat = self.decoder(z)
+        out = StepOutputs(x=x, x_in=x_in, z=z, x_hat=x_hat, encoder=self.encoder, decoder=self.decoder)
+        recon = self.loss_fn(x_hat, x)
+        terms = {"recon": recon}
+        total = recon
+        for penalty in self.penalties:
+            value = penalty(out)
+            terms[penalty.name] = value
+            total = total + penalty.weight * value
+        return total, terms, out
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        x, _ = batch
+        loss, terms, _ = self.objective(x)
+        every = self.hparams.nan_check_every_n_steps
+        if every and self.global_step % every == 0 and not torch.isfinite(loss):
+            raise NonFiniteLossError(
+                f"model {self.name}: the training loss became {loss.item()} at global step {self.global_step} "
+                f"(epoch {self.current_epoch}, batch {batch_idx}); terms: "
+                f"{ {k: float(v) for k, v in terms.items()} }. Training stopped; checkpoints already written are "
+                "kept. Lower model.optimizer.lr or set trainer.gradient_clip_val."
+            )
+        self.log("train/loss", loss, prog_bar=True)
+        if self.penalties:
+            self.log_dict({f"train/{k}": v for k, v in terms.items()})
+        return loss
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self._eval_step(batch, "val", self.val_metrics)
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self._eval_step(batch, "test", self.test_metrics)
+
+    def _eval_step(self, batch: Any, stage: str, metrics: nn.Module) -> None:
+        x, _ = batch
+        loss, _, out = self.objective(x)
+        self.log(f"{stage}/loss", loss, prog_bar=stage == "val", sync_dist=True)
+        metrics.update(out.x_hat.float(), x.float())
+
+    def on_validation_epoch_end(self) -> None:
+        self.log_dict(self.val_metrics.compute())
+        self.val_metrics.reset()
+
+    def on_test_epoch_end(self) -> None:
+        self.log_dict(self.test_metrics.compute())
+        self.test_metrics.reset()
+
+    def configure_optimizers(self) -> Any:
+        optimizer = instantiate(self.hparams.optimizer or DEFAULT_OPTIMIZER)(params=self.parameters())
+        if not self.hparams.scheduler:
+            return optimizer
+        scheduler = instantiate(self.hparams.scheduler)(optimizer=optimizer)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {
+                "scheduler": scheduler,
+                "interval": self.hparams.scheduler_interval,
+                "monitor": self.hparams.scheduler_monitor,
+            },
+        }

@@ -1,0 +1,40 @@
+"""Image-quality metrics logged on validation and test, and the reconstruction losses by name."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torchmetrics import MeanSquaredError, MetricCollection
+from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
+
+
+def image_metrics(prefix: str) -> MetricCollection:
+    """MSE, PSNR and SSIM on images in [0, 1], logged as ``<prefix>mse`` etc."""
+    return MetricCollection(
+        {
+            "mse": MeanSquaredError(),
+            "psnr": PeakSignalNoiseRatio(data_range=1.0),
+            "ssim": StructuralSimilarityIndexMeasure(data_range=1.0),
+        },
+        prefix=prefix,
+    )
+
+
+def mse_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    return F.mse_loss(x_hat, x)
+
+
+def bce_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy on sigmoid outputs, in float32 (autocast refuses it in half precision)."""
+    eps = 1e-7
+    return F.binary_cross_entropy(x_hat.float().clamp(eps, 1 - eps), x.float())
+
+
+LOSSES = {"mse": mse_loss, "bce": bce_loss}
+
+
+def reconstruction_loss(name: str):
+    try:
+        return LOSSES[name]
+    except KeyError:
+        raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}") from None

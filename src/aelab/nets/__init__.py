@@ -1,0 +1,7 @@
+"""Plain nn.Modules: encoders map x -> z, decoders z -> x_hat. They know shapes, not training."""
+
+from aelab.nets.activations import make_activation
+from aelab.nets.conv import ConvDecoder, ConvEncoder
+from aelab.nets.mlp import MLPDecoder, MLPEncoder
+
+__all__ = ["ConvDecoder", "ConvEncoder", "MLPDecoder", "MLPEncoder", "make_activation"]

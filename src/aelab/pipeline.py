@@ -1,0 +1,136 @@
+"""train(cfg) and evaluate(cfg): instantiate the parts from the Hydra config, fit, test, report AE vs PCA."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.callbacks import LearningRateMonitor
+
+from aelab.callbacks.pca_baseline import PCABaseline, fit_and_score_pca
+from aelab.checkpoints import CONFIG_KEY, check_same_model, load_checkpoint, run_dir_of
+from aelab.errors import CheckpointError, NonFiniteLossError, ShapeMismatchError
+from aelab.loggers import finish_wandb, instantiate_loggers
+from aelab.models.autoencoder import AutoEncoder
+
+log = logging.getLogger(__name__)
+
+
+class ConfigInCheckpoint(pl.Callback):
+    """Stores the resolved run config in every checkpoint, so evaluate.py can rebuild the same data."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+        checkpoint[CONFIG_KEY] = self.config
+
+
+def to_container(cfg: Any) -> Any:
+    return OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else cfg
+
+
+def instantiate_callbacks(config: Mapping[str, Any] | None) -> list[pl.Callback]:
+    """Callbacks from a ``{name: {_target_: ...}}`` mapping; set an entry to null to switch it off."""
+    return [instantiate(spec, _convert_="all") for spec in (config or {}).values() if spec is not None]
+
+
+def check_data_fits_model(datamodule: pl.LightningDataModule, model: AutoEncoder) -> None:
+    data_shape = tuple(datamodule.shape)
+    if tuple(model.input_shape) != data_shape:
+        raise ShapeMismatchError(
+            f"model {model.name} takes inputs of shape {list(model.input_shape)} but data "
+            f"{getattr(datamodule, 'name', '')} gives {list(data_shape)}. Leave model.input_shape at ${{data.shape}} "
+            "or choose a model whose net accepts this data."
+        )
+
+
+def ae_vs_pca_line(metrics: Mapping[str, float], k: int) -> str:
+    ae, pca = metrics["test/mse"], metrics["pca/test_mse"]
+    return f"AE test MSE {ae:.5f} | PCA-{k} test MSE {pca:.5f} | AE/PCA ratio {ae / pca:.3f} (below 1: the AE wins)"
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Fit the configured autoencoder, test it, and report it against PCA at the same code size."""
+    if cfg.get("seed") is not None:
+        pl.seed_everything(cfg.seed, workers=True)
+    datamodule = instantiate(cfg.data, _convert_="all")
+    model: AutoEncoder = instantiate(cfg.model)
+    check_data_fits_model(datamodule, model)
+    if cfg.get("ckpt_path"):
+        check_same_model(load_checkpoint(cfg.ckpt_path), model, cfg.ckpt_path)
+
+    loggers = instantiate_loggers(cfg.get("logger"))
+    callbacks = instantiate_callbacks(cfg.get("callbacks"))
+    if not loggers:
+        callbacks = [cb for cb in callbacks if not isinstance(cb, LearningRateMonitor)]
+    if not any(isinstance(cb, PCABaseline) for cb in callbacks):
+        callbacks.append(PCABaseline())  # the yardstick is part of every run
+    resolved = to_container(cfg)
+    callbacks.append(ConfigInCheckpoint(resolved))
+    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    for logger in trainer.loggers:
+        logger.log_hyperparams(resolved)
+
+    output_dir = Path(cfg.paths.output_dir)
+    try:
+        try:
+            trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        except NonFiniteLossError as err:
+            saved = sorted(output_dir.glob("checkpoints/*.ckpt"))
+            log.error("%s\nLast good checkpoints: %s", err, [str(p) for p in saved] or "none written yet")
+            raise
+        metrics = {}
+        if cfg.get("test", True):
+            best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+            trainer.test(model, datamodule=datamodule, ckpt_path="best" if best else None)
+            metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+            baseline = next(cb for cb in trainer.callbacks if isinstance(cb, PCABaseline))
+            metrics |= baseline.metrics
+            metrics["ae_over_pca_test_mse"] = metrics["test/mse"] / metrics["pca/test_mse"]
+            if trainer.is_global_zero:
+                print(ae_vs_pca_line(metrics, model.latent_dim))
+                output_dir.mkdir(parents=True, exist_ok=True)
+                (output_dir / "results.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
+        return metrics
+    finally:
+        finish_wandb(trainer.loggers)
+
+
+def evaluate(cfg: DictConfig) -> dict[str, float]:
+    """Recompute a checkpoint's test metrics and the PCA comparison; write metrics.json beside its run."""
+    checkpoint = load_checkpoint(cfg.ckpt_path)
+    try:
+        model = AutoEncoder.load_from_checkpoint(cfg.ckpt_path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise CheckpointError(
+            f"{cfg.ckpt_path} does not hold an aelab AutoEncoder ({type(err).__name__}: {err}); "
+            "use a checkpoint written by train.py."
+        ) from err
+    data_cfg = cfg.get("data") or checkpoint.get(CONFIG_KEY, {}).get("data")
+    if not data_cfg:
+        raise ValueError(f"{cfg.ckpt_path} does not record its data; choose it with data=<name>")
+    datamodule = instantiate(data_cfg, _convert_="all")
+    check_data_fits_model(datamodule, model)
+    loggers = instantiate_loggers(cfg.get("logger"))
+    trainer: pl.Trainer = instantiate(cfg.trainer, logger=loggers or False, callbacks=[])
+    try:
+        trainer.test(model, datamodule=datamodule)
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+        _, pca_metrics = fit_and_score_pca(trainer, model.latent_dim, **cfg.pca)
+        metrics |= pca_metrics
+        metrics["ae_over_pca_test_mse"] = metrics["test/mse"] / metrics["pca/test_mse"]
+        print(ae_vs_pca_line(metrics, model.latent_dim))
+        out = run_dir_of(cfg.ckpt_path) / "metrics.json"
+        out.write_text(json.dumps({"ckpt_path": str(cfg.ckpt_path), **metrics}, indent=2, sort_keys=True))
+        log.info("wrote %s", out)
+        metrics["metrics_path"] = str(out)  # type: ignore[assignment]
+        return metrics
+    finally:
+        finish_wandb(trainer.loggers)
