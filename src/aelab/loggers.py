@@ -15,8 +15,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytorch_lightning as pl
-from hydra.utils import instantiate
 from pytorch_lightning.loggers import Logger, WandbLogger
+
+from aelab.models.build import build
 
 log = logging.getLogger(__name__)
 WANDB_TARGETS = {"pytorch_lightning.loggers.WandbLogger", "lightning.pytorch.loggers.WandbLogger"}
@@ -63,7 +64,7 @@ def instantiate_loggers(config: Mapping[str, Any] | None) -> list[Logger]:
                     f"W&B: no login found (or WANDB_MODE=offline), logging offline under {spec.get('save_dir')}/wandb;"
                     " upload later with `wandb sync <run folder>`."
                 )
-        loggers.append(instantiate(spec, _convert_="all"))
+        loggers.append(build(spec))
     return loggers
 
 

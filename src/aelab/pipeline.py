@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import LearningRateMonitor
 
@@ -18,6 +17,7 @@ from aelab.checkpoints import CONFIG_KEY, check_same_model, load_checkpoint, run
 from aelab.errors import CheckpointError, NonFiniteLossError, ShapeMismatchError
 from aelab.loggers import finish_wandb, instantiate_loggers
 from aelab.models.autoencoder import AutoEncoder
+from aelab.models.build import build
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def to_container(cfg: Any) -> Any:
 
 def instantiate_callbacks(config: Mapping[str, Any] | None) -> list[pl.Callback]:
     """Callbacks from a ``{name: {_target_: ...}}`` mapping; set an entry to null to switch it off."""
-    return [instantiate(spec, _convert_="all") for spec in (config or {}).values() if spec is not None]
+    return [build(spec) for spec in (config or {}).values() if spec is not None]
 
 
 def check_data_fits_model(datamodule: pl.LightningDataModule, model: AutoEncoder) -> None:
@@ -60,8 +60,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     """Fit the configured autoencoder, test it, and report it against PCA at the same code size."""
     if cfg.get("seed") is not None:
         pl.seed_everything(cfg.seed, workers=True)
-    datamodule = instantiate(cfg.data, _convert_="all")
-    model: AutoEncoder = instantiate(cfg.model)
+    datamodule = build(cfg.data)
+    model: AutoEncoder = build(cfg.model)
     check_data_fits_model(datamodule, model)
     if cfg.get("ckpt_path"):
         check_same_model(load_checkpoint(cfg.ckpt_path), model, cfg.ckpt_path)
@@ -74,7 +74,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         callbacks.append(PCABaseline())  # the yardstick is part of every run
     resolved = to_container(cfg)
     callbacks.append(ConfigInCheckpoint(resolved))
-    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    trainer: pl.Trainer = build(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     for logger in trainer.loggers:
         logger.log_hyperparams(resolved)
 
@@ -116,10 +116,10 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     data_cfg = cfg.get("data") or checkpoint.get(CONFIG_KEY, {}).get("data")
     if not data_cfg:
         raise ValueError(f"{cfg.ckpt_path} does not record its data; choose it with data=<name>")
-    datamodule = instantiate(data_cfg, _convert_="all")
+    datamodule = build(data_cfg)
     check_data_fits_model(datamodule, model)
     loggers = instantiate_loggers(cfg.get("logger"))
-    trainer: pl.Trainer = instantiate(cfg.trainer, logger=loggers or False, callbacks=[])
+    trainer: pl.Trainer = build(cfg.trainer, logger=loggers or False, callbacks=[])
     try:
         trainer.test(model, datamodule=datamodule)
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}

@@ -29,7 +29,9 @@ def log_image_grid(trainer: pl.Trainer, key: str, grid: torch.Tensor, caption: s
         elif isinstance(logger, TensorBoardLogger):
             logger.experiment.add_image(key, grid, global_step=step)
         else:
-            written.append(_save_png(Path(logger.log_dir or logger.save_dir or trainer.default_root_dir), key, step, grid))
+            written.append(
+                _save_png(Path(logger.log_dir or logger.save_dir or trainer.default_root_dir), key, step, grid)
+            )
     if not loggers:
         written.append(_save_png(Path(trainer.default_root_dir), key, step, grid))
     return written

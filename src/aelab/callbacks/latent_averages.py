@@ -27,11 +27,15 @@ class LatentAverages(pl.Callback):
         was_training = pl_module.training
         pl_module.eval()
         try:
-            pair_rows, class_rows = latent_average_panels(pl_module, *split_tensors(trainer, "val"), self.num_pairs, self.seed)
+            pair_rows, class_rows = latent_average_panels(
+                pl_module, *split_tensors(trainer, "val"), self.num_pairs, self.seed
+            )
         finally:
             pl_module.train(was_training)
         log_image_grid(
-            trainer, f"{self.key}_pair_average", image_grid(pair_rows),
+            trainer,
+            f"{self.key}_pair_average",
+            image_grid(pair_rows),
             "rows: image A, image B, decode(mean(code A, code B))",
         )
         log_image_grid(trainer, f"{self.key}_class_means", image_grid(class_rows), "decoded mean code of each class")

@@ -11,7 +11,7 @@ import logging
 import pytorch_lightning as pl
 
 from aelab.analysis.codes import encode_images
-from aelab.analysis.probes import probe_accuracy
+from aelab.analysis.probes import fit_probe
 from aelab.baselines.pca import PCA, evaluate_pca
 from aelab.callbacks.common import seeded_subset, split_tensors
 
@@ -37,7 +37,12 @@ class PCABaseline(pl.Callback):
         if self.pca is not None and self.pca.n_components == pl_module.latent_dim:
             return
         self.pca, self.metrics = fit_and_score_pca(
-            trainer, pl_module.latent_dim, self.max_fit_samples, self.probe_train_samples, self.probe_max_iter, self.seed
+            trainer,
+            pl_module.latent_dim,
+            self.max_fit_samples,
+            self.probe_train_samples,
+            self.probe_max_iter,
+            self.seed,
         )
         log.info("PCA-%d yardstick: %s", pl_module.latent_dim, self.metrics)
         if trainer.is_global_zero:
@@ -61,11 +66,14 @@ def fit_and_score_pca(
     for split in ("val", "test"):
         images, _ = split_tensors(trainer, split)
         scores = evaluate_pca(pca, images)
-        metrics |= {f"pca/{split}_mse": scores.mse, f"pca/{split}_psnr": scores.psnr, f"pca/{split}_ssim": scores.ssim}
+        metrics |= {
+            f"pca/{split}_mse": scores.mse,
+            f"pca/{split}_psnr": scores.psnr,
+            f"pca/{split}_ssim": scores.ssim,
+        }
     probe_idx = seeded_subset(len(train_x), probe_train_samples, seed)
-    train_codes = encode_images(pca.encode, train_x[probe_idx])
+    probe = fit_probe(encode_images(pca.encode, train_x[probe_idx]), train_y[probe_idx], max_iter=probe_max_iter)
     for split, key in (("val", "pca/probe_acc"), ("test", "pca/probe_test_acc")):
         images, labels = split_tensors(trainer, split)
-        codes = encode_images(pca.encode, images)
-        metrics[key] = probe_accuracy(train_codes, train_y[probe_idx], codes, labels, max_iter=probe_max_iter)
+        metrics[key] = float(probe.score(encode_images(pca.encode, images).numpy(), labels.numpy()))
     return pca, metrics

@@ -18,7 +18,13 @@ def find_pca(trainer: pl.Trainer):
 
 
 class ReconstructionGrid(pl.Callback):
-    def __init__(self, every_n_epochs: int = 1, num_images: int = 10, seed: int = 0, key: str = "images/reconstructions"):
+    def __init__(
+        self,
+        every_n_epochs: int = 1,
+        num_images: int = 10,
+        seed: int = 0,
+        key: str = "images/reconstructions",
+    ):
         self.every_n_epochs = every_n_epochs
         self.num_images = num_images
         self.seed = seed

@@ -47,7 +47,9 @@ class AutoEncoder(pl.LightningModule):
         name: str = "autoencoder",
     ) -> None:
         super().__init__()
-        ready_modules = [key for key, value in (("encoder", encoder), ("decoder", decoder)) if isinstance(value, nn.Module)]
+        ready_modules = [
+            key for key, value in (("encoder", encoder), ("decoder", decoder)) if isinstance(value, nn.Module)
+        ]
         self.save_hyperparameters(ignore=ready_modules)
         self.name = name
         self.input_shape = tuple(int(d) for d in input_shape)
@@ -144,10 +146,30 @@ class AutoEncoder(pl.LightningModule):
                 f"{ {k: float(v) for k, v in terms.items()} }. Training stopped; checkpoints already written are "
                 "kept. Lower model.optimizer.lr or set trainer.gradient_clip_val."
             )
-        self.log("train/loss", loss, prog_bar=True)
-        if self.penalties:
-            self.log_dict({f"train/{k}": v for k, v in terms.items()})
+        self._epoch_loss_sum += loss.detach()
+        self._epoch_steps += 1
+        if self._logs_this_step():
+            self.log("train/loss", loss, prog_bar=True)
+            if self.penalties:
+                self.log_dict({f"train/{k}": v for k, v in terms.items()})
         return loss
+
+    def _logs_this_step(self) -> bool:
+        """Log only on the steps the logger writes: each self.log costs ~0.7 ms, more than a small net's step.
+
+        Lightning writes step metrics when (batches stepped + 1) % log_every_n_steps == 0 (and at fast_dev_run).
+        """
+        trainer = self.trainer
+        every = max(trainer.log_every_n_steps, 1)
+        return bool(trainer.fast_dev_run) or (self.global_step + 1) % every == 0
+
+    def on_train_epoch_start(self) -> None:
+        self._epoch_loss_sum = torch.zeros((), device=self.device)
+        self._epoch_steps = 0
+
+    def on_train_epoch_end(self) -> None:
+        if self._epoch_steps:
+            self.log("train/loss_epoch", self._epoch_loss_sum / self._epoch_steps, sync_dist=True)
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         self._eval_step(batch, "val", self.val_metrics)

@@ -29,7 +29,6 @@ def make_activation(name: str | None) -> nn.Module:
 def check_latent_dim(latent_dim: int) -> int:
     if not isinstance(latent_dim, int) or isinstance(latent_dim, bool) or latent_dim <= 0:
         raise ValueError(
-            f"latent_dim must be a positive integer (the code size), got {latent_dim!r}; "
-            "set e.g. model.latent_dim=20"
+            f"latent_dim must be a positive integer (the code size), got {latent_dim!r}; set e.g. model.latent_dim=20"
         )
     return latent_dim

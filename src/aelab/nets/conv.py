@@ -78,7 +78,10 @@ class ConvDecoder(nn.Module):
                 nn.Upsample(scale_factor=2, mode="nearest"),
             ]
             in_channels = width
-        layers += [nn.Conv2d(in_channels, out_channels, kernel_size, padding="same"), make_activation(output_activation)]
+        layers += [
+            nn.Conv2d(in_channels, out_channels, kernel_size, padding="same"),
+            make_activation(output_activation),
+        ]
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

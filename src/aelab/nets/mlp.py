@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -13,7 +14,7 @@ from aelab.nets.activations import check_latent_dim, make_activation
 
 def _mlp(sizes: Sequence[int], activation: str | None, last_activation: str | None) -> nn.Sequential:
     layers: list[nn.Module] = []
-    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
         layers.append(nn.Linear(fan_in, fan_out))
         is_last = i == len(sizes) - 2
         act = make_activation(last_activation if is_last else activation)

@@ -1,0 +1,101 @@
+"""Every config group option composes, instantiates, and the CLI explains itself."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from hydra.errors import MissingConfigException
+
+from aelab.loggers import instantiate_loggers
+from aelab.models.build import build
+from aelab.pipeline import instantiate_callbacks
+from tests.conftest import CONF_DIR, ROOT
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+@pytest.mark.parametrize("model", options("model"))
+def test_every_model_option_builds(make_config, model):
+    cfg = make_config(f"model={model}")
+    net = build(cfg.model)
+    assert net.input_shape == tuple(cfg.data.shape)
+    assert net.latent_dim > 0
+
+
+@pytest.mark.parametrize("optimizer", options("model/optimizer"))
+def test_every_optimizer_option_builds(make_config, optimizer):
+    cfg = make_config(f"model/optimizer={optimizer}")
+    model = build(cfg.model)
+    assert type(model.configure_optimizers()).__name__.lower() == optimizer
+
+
+@pytest.mark.parametrize("data", options("data"))
+def test_every_data_option_builds(make_config, data):
+    dm = build(make_config(f"data={data}").data)
+    assert dm.name == data and dm.shape == (1, 28, 28)
+
+
+@pytest.mark.parametrize("logger", options("logger"))
+def test_every_logger_option_builds(make_config, logger):
+    loggers = instantiate_loggers(make_config(f"logger={logger}").get("logger"))
+    expected = {"wandb": 1, "csv": 1, "tensorboard": 1, "many": 3, "none": 0}[logger]
+    assert len(loggers) == expected
+
+
+@pytest.mark.parametrize("callbacks", options("callbacks"))
+def test_every_callbacks_option_builds(make_config, callbacks):
+    built = instantiate_callbacks(make_config(f"callbacks={callbacks}", fast=False).get("callbacks"))
+    assert len(built) == {"default": 8, "minimal": 5, "none": 0}[callbacks]
+
+
+@pytest.mark.parametrize("experiment", options("experiment"))
+def test_every_experiment_option_composes(make_config, experiment):
+    cfg = make_config(f"experiment={experiment}", fast=False)
+    assert cfg.trainer.max_epochs == 50
+    build(cfg.model)
+
+
+@pytest.mark.parametrize("trainer", options("trainer"))
+def test_every_trainer_option_builds(make_config, trainer):
+    cfg = make_config(f"trainer={trainer}", fast=False)
+    assert build(cfg.trainer, logger=False).max_epochs == cfg.trainer.max_epochs
+
+
+def test_experiment_keeps_data_choice_from_command_line(make_config):
+    cfg = make_config("experiment=seed_dense_mnist", "data=fashion_mnist", fast=False)
+    assert cfg.data.name == "fashion_mnist" and cfg.model.name == "dense"
+
+
+def test_debug_fast_runs_one_batch(make_config):
+    assert make_config("debug=fast", fast=False).trainer.fast_dev_run is True
+
+
+def test_evaluate_config_composes(make_config):
+    cfg = make_config("ckpt_path=x.ckpt", name="evaluate")
+    assert cfg.get("data") is None and cfg.ckpt_path == "x.ckpt"
+
+
+def test_unknown_model_lists_the_options(make_config):
+    with pytest.raises(MissingConfigException) as err:
+        make_config("model=nope")
+    for option in ("dense", "conv", "linear", "undercomplete"):
+        assert option in str(err.value)
+
+
+def test_unknown_data_lists_the_options(make_config):
+    with pytest.raises(MissingConfigException) as err:
+        make_config("data=cifar")
+    assert "mnist" in str(err.value) and "fashion_mnist" in str(err.value)
+
+
+def test_help_lists_groups_and_options():
+    out = subprocess.run(
+        [sys.executable, "train.py", "--help"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    for line in ("model: ", "data: ", "trainer: ", "logger: ", "callbacks: ", "experiment: ", "debug: "):
+        assert line in out
+    assert "undercomplete" in out and "fashion_mnist" in out and "seed_dense_mnist" in out
