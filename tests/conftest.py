@@ -82,3 +82,14 @@ def torchvision_idx_dir(tmp_path: Path) -> Path:
     root = tmp_path / "tv"
     write_idx_set(root / "MNIST" / "raw", gz=False)
     return root
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory) -> Path:
+    """One short run (dense AE, MNIST sample, 2 epochs) whose checkpoints several tests read but never change."""
+    from aelab.pipeline import train
+
+    tmp = tmp_path_factory.mktemp("trained")
+    cfg = compose_config(tmp, [*FAST, "data.source=sample", "trainer.max_epochs=2"])
+    train(cfg)
+    return Path(cfg.paths.output_dir)

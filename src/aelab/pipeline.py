@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,10 @@ from aelab.models.autoencoder import AutoEncoder
 from aelab.models.build import build
 
 log = logging.getLogger(__name__)
+
+# Lightning notes these on every run; both are by design here (the model scales uint8 batches itself).
+for _message in (".*overridden `on_after_batch_transfer`.*", ".*smaller than the logging interval.*"):
+    warnings.filterwarnings("ignore", message=_message)
 
 
 class ConfigInCheckpoint(pl.Callback):

@@ -1,0 +1,62 @@
+"""Loggers: W&B offline writes its run folder with the image panels; CSV and TensorBoard get the same panels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aelab.loggers import resolve_wandb_offline
+from aelab.pipeline import train
+
+
+def test_offline_wandb_run_holds_metrics_and_images(make_config):
+    cfg = make_config("data.source=sample", "logger=wandb", "trainer.max_epochs=2")
+    metrics = train(cfg)
+    runs = list((Path(cfg.paths.output_dir) / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1, runs
+    images = {p.name for p in runs[0].rglob("media/images/**/*.png")}
+    for panel in ("reconstructions", "latent_pair_average", "latent_class_means"):
+        assert any(panel in name for name in images), (panel, images)
+    assert list(runs[0].glob("run-*.wandb")), "the offline run log (metrics) is missing"
+    assert "pca/test_mse" in metrics
+
+
+def test_csv_logger_writes_metrics_and_png_panels(make_config):
+    cfg = make_config("data.source=sample", "logger=csv")
+    train(cfg)
+    folder = Path(cfg.paths.output_dir) / "csv"
+    header = (folder / "metrics.csv").read_text().splitlines()[0]
+    for name in ("val/mse", "val/psnr", "val/ssim", "test/mse", "pca/test_mse", "pca/probe_acc", "probe/acc"):
+        assert name in header, name
+    pngs = {p.name for p in (folder / "images").glob("*.png")}
+    assert any("reconstructions" in n for n in pngs) and any("latent_class_means" in n for n in pngs)
+
+
+def test_tensorboard_logger_writes_event_files(make_config):
+    pytest.importorskip("tensorboard")
+    cfg = make_config("data.source=sample", "logger=tensorboard")
+    train(cfg)
+    assert list((Path(cfg.paths.output_dir) / "tensorboard").rglob("events.out.tfevents.*"))
+
+
+@pytest.mark.parametrize(
+    ("setting", "env", "expected"),
+    [
+        (True, {}, True),
+        (False, {"WANDB_MODE": "offline"}, False),
+        ("auto", {"WANDB_MODE": "offline"}, True),
+        ("auto", {"WANDB_MODE": "online"}, False),
+        ("auto", {"WANDB_MODE": "", "WANDB_API_KEY": "x" * 40}, False),
+        ("auto", {"WANDB_MODE": "", "WANDB_API_KEY": "", "HOME": "/nonexistent", "NETRC": "/nonexistent"}, True),
+    ],
+)
+def test_wandb_goes_offline_without_a_login(monkeypatch, setting, env, expected):
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert resolve_wandb_offline(setting) is expected
+
+
+def test_wandb_offline_setting_is_checked():
+    with pytest.raises(ValueError, match="true, false or auto"):
+        resolve_wandb_offline("sometimes")
