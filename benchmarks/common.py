@@ -1,0 +1,46 @@
+"""Shared by the benchmark scripts: where the data is, the machine they ran on, and running train.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+def data_overrides(data: str) -> list[str]:
+    """Hydra overrides for a benchmark data choice: fashion (Debian's full set) or sample (embedded MNIST)."""
+    if data == "fashion":
+        if not DEBIAN_FASHION.is_dir():
+            sys.exit(f"{DEBIAN_FASHION} is missing: apt-get install dataset-fashion-mnist (or pass --data sample)")
+        return ["data=fashion_mnist", f"data.data_dir={DEBIAN_FASHION}"]
+    return ["data=mnist", "data.source=sample", "data.download=false"]
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return f"{os.cpu_count()} CPU cores ({cpu}), {gpu}, torch {torch.__version__}, Python {platform.python_version()}"
+
+
+def run_train(overrides: list[str], out_dir: Path) -> tuple[dict, float]:
+    """Run train.py as a user would; return its results.json ({} when it tested nothing) and the seconds."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, str(ROOT / "train.py"), f"hydra.run.dir={out_dir}", *overrides]
+    print("$", " ".join(cmd[1:]), flush=True)
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    (out_dir / "stdout.log").write_text(proc.stdout + "\n" + proc.stderr)
+    if proc.returncode != 0:
+        sys.exit(f"train.py failed ({proc.returncode}); see {out_dir / 'stdout.log'}\n{proc.stderr[-2000:]}")
+    results = out_dir / "results.json"
+    return (json.loads(results.read_text()) if results.is_file() else {}), seconds
