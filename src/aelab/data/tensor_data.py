@@ -1,0 +1,62 @@
+"""A dataset over in-memory uint8 tensors that serves whole batches by one indexing operation.
+
+Per-item ``__getitem__`` plus collation costs more than a dense model's whole training step (1.26 s vs
+0.03 s per Fashion-MNIST epoch), so the DataLoader calls ``__getitems__`` with a batch of indices and
+gets the batch back in one gather. Samplers stay standard, so Lightning can still swap in a
+DistributedSampler under DDP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+
+class ImageTensorDataset(Dataset):
+    """uint8 images (N, C, H, W) and int64 labels (N,), indexed a batch at a time."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        if images.dtype != torch.uint8 or images.ndim != 4:
+            raise ValueError(f"images must be a uint8 tensor (N, C, H, W); got {images.dtype} {tuple(images.shape)}")
+        if len(images) != len(labels):
+            raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        self.images = images
+        self.labels = labels.long()
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.images[index], self.labels[index]
+
+    def __getitems__(self, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        index = torch.as_tensor(indices, dtype=torch.long)
+        return self.images[index], self.labels[index]
+
+
+def collate_batch(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batch is already stacked by ``__getitems__``; collation has nothing left to do."""
+    return batch
+
+
+def batch_loader(
+    dataset: ImageTensorDataset,
+    batch_size: int,
+    shuffle: bool,
+    num_workers: int = 0,
+    pin_memory: bool = False,
+    drop_last: bool = False,
+) -> DataLoader:
+    """A standard DataLoader whose fetch is one tensor gather per batch."""
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        num_workers=num_workers,
+        pin_memory=pin_memory,
+        drop_last=drop_last,
+        collate_fn=collate_batch,
+        persistent_workers=num_workers > 0,
+    )
