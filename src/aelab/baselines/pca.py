@@ -32,8 +32,9 @@ class PCA:
 
     def fit(self, x: torch.Tensor) -> PCA:
         """Fit on (N, ...) images; they are flattened to (N, D)."""
-        x = x.flatten(1).double()
-        n, dim = x.shape
+        n, dim = x.flatten(1).shape
+        # float64 for a stable yardstick where it fits; big images (e.g. 3x128x128) stay float32 to halve memory
+        x = x.flatten(1).double() if dim <= EXACT_MAX_DIM else x.flatten(1).float()
         k = self.n_components
         if k > min(n, dim):
             raise ValueError(f"PCA with {k} components needs at least {k} samples and dimensions; got {n}x{dim}")
@@ -55,11 +56,11 @@ class PCA:
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         self._check_fitted()
-        return ((x.flatten(1).double() - self.mean) @ self.components).float()
+        return ((x.flatten(1).to(self.mean.dtype) - self.mean) @ self.components).float()
 
     def decode(self, z: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
         self._check_fitted()
-        return (z.double() @ self.components.T + self.mean).float().view(-1, *shape)
+        return (z.to(self.mean.dtype) @ self.components.T + self.mean).float().view(-1, *shape)
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x), tuple(x.shape[1:]))

@@ -6,8 +6,18 @@ import pytorch_lightning as pl
 import torch
 
 
-def split_tensors(trainer: pl.Trainer, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """uint8 images and labels of a split of the data module attached to ``trainer``."""
+def split_tensors(
+    trainer: pl.Trainer, split: str, index: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 images and labels of a split (or of the rows ``index`` of it) of the trainer's data module."""
+    return split_dataset(trainer, split).take(index)
+
+
+def split_size(trainer: pl.Trainer, split: str) -> int:
+    return len(split_dataset(trainer, split))
+
+
+def split_dataset(trainer: pl.Trainer, split: str):
     datamodule = trainer.datamodule
     splits = getattr(datamodule, "splits", None)
     if not splits or split not in splits:
@@ -15,8 +25,7 @@ def split_tensors(trainer: pl.Trainer, split: str) -> tuple[torch.Tensor, torch.
             f"this callback needs a data module that exposes .splits['{split}'] (as aelab's data modules do); "
             f"got {type(datamodule).__name__}"
         )
-    dataset = splits[split]
-    return dataset.images, dataset.labels
+    return splits[split]
 
 
 def seeded_subset(n_total: int, n: int, seed: int) -> torch.Tensor:

@@ -7,7 +7,7 @@ import torch
 
 from aelab.analysis.codes import encode_images
 from aelab.analysis.probes import probe_accuracy
-from aelab.callbacks.common import is_due, seeded_subset, split_tensors
+from aelab.callbacks.common import is_due, seeded_subset, split_size, split_tensors
 
 
 class LatentProbe(pl.Callback):
@@ -28,13 +28,13 @@ class LatentProbe(pl.Callback):
     def _score(self, trainer: pl.Trainer, pl_module: pl.LightningModule, split: str, key: str) -> None:
         if not trainer.is_global_zero:
             return
-        train_x, train_y = split_tensors(trainer, "train")
-        idx = seeded_subset(len(train_x), self.train_samples, self.seed)
+        idx = seeded_subset(split_size(trainer, "train"), self.train_samples, self.seed)
+        train_x, train_y = split_tensors(trainer, "train", idx)
         eval_x, eval_y = split_tensors(trainer, split)
         was_training = pl_module.training
         pl_module.eval()
-        train_codes = encode_images(pl_module.encode, train_x[idx], device=pl_module.device)
+        train_codes = encode_images(pl_module.encode, train_x, device=pl_module.device)
         eval_codes = encode_images(pl_module.encode, eval_x, device=pl_module.device)
         pl_module.train(was_training)
-        acc = probe_accuracy(train_codes, train_y[idx], eval_codes, eval_y, max_iter=self.max_iter)
+        acc = probe_accuracy(train_codes, train_y, eval_codes, eval_y, max_iter=self.max_iter)
         pl_module.log(key, acc, rank_zero_only=True)

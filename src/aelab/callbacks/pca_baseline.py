@@ -13,7 +13,7 @@ import pytorch_lightning as pl
 from aelab.analysis.codes import encode_images
 from aelab.analysis.probes import fit_probe
 from aelab.baselines.pca import PCA, evaluate_pca
-from aelab.callbacks.common import seeded_subset, split_tensors
+from aelab.callbacks.common import seeded_subset, split_size, split_tensors
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,10 @@ class PCABaseline(pl.Callback):
         self.metrics: dict[str, float] = {}
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.pca is not None and self.pca.n_components == pl_module.latent_dim:
+        # once, on rank 0: under DDP every rank sees the whole data module, and only rank 0 logs and reports
+        if not trainer.is_global_zero or (
+            self.pca is not None and self.metrics.get("pca/k_requested") == pl_module.latent_dim
+        ):
             return
         self.pca, self.metrics = fit_and_score_pca(
             trainer,
@@ -59,10 +62,17 @@ def fit_and_score_pca(
     seed: int,
 ) -> tuple[PCA, dict[str, float]]:
     """PCA-k fit on (a seeded subset of) train, its val/test reconstruction metrics and probe accuracy."""
-    train_x, train_y = split_tensors(trainer, "train")
-    fit_idx = seeded_subset(len(train_x), max_fit_samples, seed)
-    pca = PCA(k).fit(train_x[fit_idx].float().div(255.0))
-    metrics: dict[str, float] = {"pca/k": float(k)}
+    requested_k = k
+    n_train = split_size(trainer, "train")
+    fit_x, _ = split_tensors(trainer, "train", seeded_subset(n_train, max_fit_samples, seed))
+    if k > len(fit_x):
+        log.warning(
+            "PCA-%d needs at least %d training images; fitting PCA-%d on the %d there are", k, k, len(fit_x), len(fit_x)
+        )
+        k = len(fit_x)
+    pca = PCA(k).fit(fit_x.float().div(255.0))
+    del fit_x
+    metrics: dict[str, float] = {"pca/k": float(k), "pca/k_requested": float(requested_k)}
     for split in ("val", "test"):
         images, _ = split_tensors(trainer, split)
         scores = evaluate_pca(pca, images)
@@ -71,8 +81,8 @@ def fit_and_score_pca(
             f"pca/{split}_psnr": scores.psnr,
             f"pca/{split}_ssim": scores.ssim,
         }
-    probe_idx = seeded_subset(len(train_x), probe_train_samples, seed)
-    probe = fit_probe(encode_images(pca.encode, train_x[probe_idx]), train_y[probe_idx], max_iter=probe_max_iter)
+    probe_x, probe_y = split_tensors(trainer, "train", seeded_subset(n_train, probe_train_samples, seed))
+    probe = fit_probe(encode_images(pca.encode, probe_x), probe_y, max_iter=probe_max_iter)
     for split, key in (("val", "pca/probe_acc"), ("test", "pca/probe_test_acc")):
         images, labels = split_tensors(trainer, split)
         metrics[key] = float(probe.score(encode_images(pca.encode, images).numpy(), labels.numpy()))

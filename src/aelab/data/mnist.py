@@ -250,6 +250,4 @@ class MNISTDataModule(pl.LightningDataModule):
             "val": dataset(train_x[val_idx], train_y[val_idx]),
             "test": dataset(test_x, test_y),
         }
-        log.info(
-            "%s (%s): %s", self.name, self.resolved_source, {k: len(v) for k, v in self.splits.items()}
-        )
+        log.info("%s (%s): %s", self.name, self.resolved_source, {k: len(v) for k, v in self.splits.items()})

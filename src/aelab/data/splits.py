@@ -34,4 +34,4 @@ def holdout_size(n: int, fraction_or_count: float) -> int:
     """A size given as a fraction (< 1) of ``n`` or as a count (>= 1)."""
     if fraction_or_count <= 0:
         raise ValueError(f"a split size must be positive, got {fraction_or_count}")
-    return int(round(n * fraction_or_count)) if fraction_or_count < 1 else int(fraction_or_count)
+    return round(n * fraction_or_count) if fraction_or_count < 1 else int(fraction_or_count)

@@ -15,25 +15,49 @@ from torch.utils.data import DataLoader, Dataset
 
 
 class ImageTensorDataset(Dataset):
-    """uint8 images (N, C, H, W) and int64 labels (N,), indexed a batch at a time."""
+    """uint8 images (N, C, H, W) and int64 labels (N,), indexed a batch at a time.
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+    ``rows`` optionally selects a subset of ``images`` without copying it, so a memory-mapped cache can back
+    both the training and the validation split.
+    """
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, rows: torch.Tensor | None = None) -> None:
         if images.dtype != torch.uint8 or images.ndim != 4:
             raise ValueError(f"images must be a uint8 tensor (N, C, H, W); got {images.dtype} {tuple(images.shape)}")
         if len(images) != len(labels):
             raise ValueError(f"{len(images)} images but {len(labels)} labels")
-        self.images = images
-        self.labels = labels.long()
+        self._images = images
+        self._labels = labels.long()
+        self.rows = None if rows is None else torch.as_tensor(rows, dtype=torch.long)
 
     def __len__(self) -> int:
-        return len(self.images)
+        return len(self._images) if self.rows is None else len(self.rows)
+
+    def _rows(self, index: torch.Tensor) -> torch.Tensor:
+        return index if self.rows is None else self.rows[index]
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.images[index], self.labels[index]
+        row = int(self._rows(torch.tensor(index)))
+        return self._images[row], self._labels[row]
 
     def __getitems__(self, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        index = torch.as_tensor(indices, dtype=torch.long)
-        return self.images[index], self.labels[index]
+        rows = self._rows(torch.as_tensor(indices, dtype=torch.long))
+        return self._images[rows], self._labels[rows]
+
+    def take(self, index: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Images and labels at ``index`` (all when None), gathering only those rows of a memory-mapped array."""
+        if index is None:
+            return self.images, self.labels
+        return self.__getitems__(index)
+
+    @property
+    def images(self) -> torch.Tensor:
+        """All images of this split (materialised when the split is a subset of a larger array)."""
+        return self._images if self.rows is None else self._images[self.rows]
+
+    @property
+    def labels(self) -> torch.Tensor:
+        return self._labels if self.rows is None else self._labels[self.rows]
 
 
 def collate_batch(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:

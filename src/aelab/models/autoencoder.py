@@ -44,6 +44,8 @@ class AutoEncoder(pl.LightningModule):
         noise: Spec | None = None,
         latent_dim: int | None = None,
         nan_check_every_n_steps: int = 1,
+        channels_last: bool = False,
+        compile: bool = False,
         name: str = "autoencoder",
     ) -> None:
         super().__init__()
@@ -112,12 +114,27 @@ class AutoEncoder(pl.LightningModule):
         """Images from flat codes (B, latent_dim)."""
         return self.decoder(z.view(-1, *self.code_shape))
 
+    # -- speed options ---------------------------------------------------------------------------------------
+    def configure_model(self) -> None:
+        """Lightning calls this once the model is on its strategy; apply the layout and compile options here.
+
+        ``nn.Module.compile`` compiles in place, so parameter names (and checkpoints) stay as they are.
+        """
+        if self.hparams.channels_last:
+            self.to(memory_format=torch.channels_last)
+        if self.hparams.compile and not getattr(self, "_compiled", False):
+            self.encoder.compile()
+            self.decoder.compile()
+            self._compiled = True
+
     # -- training --------------------------------------------------------------------------------------------
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         """Data modules hand out uint8; scale to float [0, 1] here, on the device, after the copy."""
         x, y = batch
         if x.dtype == torch.uint8:
             x = x.float().div_(255.0)
+        if self.hparams.channels_last and x.ndim == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
         return x, y
 
     def objective(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor], StepOutputs]:

@@ -4,17 +4,38 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torchmetrics import MeanSquaredError, MetricCollection
+from torchmetrics import MeanSquaredError, Metric, MetricCollection
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
 
+class RoundedAccuracy(Metric):
+    """Share of pixels where round(x) == round(x_hat): seed 002's "rounded accuracy" for images in [0, 1]."""
+
+    is_differentiable = False
+    higher_is_better = True
+    full_state_update = False
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.add_state("correct", default=torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
+        self.add_state("total", default=torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
+
+    def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
+        self.correct += (preds.round() == target.round()).sum()
+        self.total += target.numel()
+
+    def compute(self) -> torch.Tensor:
+        return self.correct.float() / self.total
+
+
 def image_metrics(prefix: str) -> MetricCollection:
-    """MSE, PSNR and SSIM on images in [0, 1], logged as ``<prefix>mse`` etc."""
+    """MSE, PSNR, SSIM and rounded accuracy on images in [0, 1], logged as ``<prefix>mse`` etc."""
     return MetricCollection(
         {
             "mse": MeanSquaredError(),
             "psnr": PeakSignalNoiseRatio(data_range=1.0),
             "ssim": StructuralSimilarityIndexMeasure(data_range=1.0),
+            "rounded_acc": RoundedAccuracy(),
         },
         prefix=prefix,
     )
