@@ -1,0 +1,139 @@
+"""A decoded-image cache: one uint8 .npy array (memory-mapped when read) plus a JSON sidecar.
+
+Decoding JPEGs costs far more than a training step of a small net, so images are decoded once, in parallel, and
+every epoch reads batches from the memory map. The cache file name carries a key computed from the source
+listing (paths, sizes, modification times), the image size and the decode options, so any change rebuilds it.
+Both files are written under temporary names and renamed into place, the sidecar last: a build that is killed
+half way leaves no file that is taken for a valid cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from aelab.data.decode import decode_image
+
+log = logging.getLogger(__name__)
+CACHE_VERSION = 1
+
+
+@dataclass
+class CachedImages:
+    """A loaded cache: images (N, 3, S, S) uint8 memory map, labels, the source files and the skipped ones."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    files: list[str]
+    skipped: list[str]
+    path: Path
+
+
+def cache_key(files: Sequence[Path], labels: Sequence[int], size: int, resize: str, interpolation: str) -> str:
+    digest = hashlib.sha256(f"v{CACHE_VERSION}|{size}|{resize}|{interpolation}".encode())
+    for path, label in zip(files, labels):
+        stat = path.stat()
+        digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}|{label}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def load_or_build(
+    name: str,
+    files: Sequence[Path],
+    labels: Sequence[int],
+    cache_dir: Path,
+    size: int,
+    resize: str = "stretch",
+    interpolation: str = "area",
+    workers: int = 0,
+    build: bool = True,
+) -> CachedImages:
+    """The cache of ``files`` decoded at ``size``; built first when missing or stale (and ``build`` is True)."""
+    cache_dir = Path(cache_dir)
+    key = cache_key(files, labels, size, resize, interpolation)
+    array_path = cache_dir / f"{name}-{size}px-{key}.npy"
+    meta_path = array_path.with_suffix(".json")
+    cached = _open(array_path, meta_path)
+    if cached is not None:
+        return cached
+    if not build:
+        raise FileNotFoundError(f"no image cache at {array_path}")
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    _build(array_path, meta_path, files, labels, size, resize, interpolation, workers, name)
+    cached = _open(array_path, meta_path)
+    assert cached is not None, f"cache {array_path} was just written but cannot be read"
+    return cached
+
+
+def _open(array_path: Path, meta_path: Path) -> CachedImages | None:
+    """The cache if both files are there and agree; None otherwise (a stale or half-written cache is ignored)."""
+    if not (array_path.is_file() and meta_path.is_file()):
+        return None
+    try:
+        meta = json.loads(meta_path.read_text())
+        # mode "c": copy-on-write, so torch can wrap it without a read-only warning and nothing writes back
+        images = np.load(array_path, mmap_mode="c")
+    except (OSError, ValueError) as err:
+        log.warning("ignoring unreadable image cache %s (%s); it will be rebuilt", array_path, err)
+        return None
+    if meta.get("version") != CACHE_VERSION or list(images.shape) != meta.get("shape"):
+        return None
+    return CachedImages(images, np.asarray(meta["labels"], dtype=np.int64), meta["files"], meta["skipped"], array_path)
+
+
+def _build(array_path, meta_path, files, labels, size, resize, interpolation, workers, name) -> None:
+    n = len(files)
+    tmp_array = array_path.with_name(f".{array_path.name}.{os.getpid()}.tmp")
+    tmp_meta = meta_path.with_name(f".{meta_path.name}.{os.getpid()}.tmp")
+    try:
+        decoded = np.lib.format.open_memmap(tmp_array, mode="w+", dtype=np.uint8, shape=(n, 3, size, size))
+        ok = np.zeros(n, dtype=bool)
+
+        def work(i: int) -> int:
+            image = decode_image(files[i], size, resize, interpolation)
+            if image is not None:
+                decoded[i] = image
+                ok[i] = True
+            return i
+
+        workers = workers or min(8, os.cpu_count() or 1)
+        columns = (TextColumn(f"decoding {name}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, transient=True) as progress, ThreadPoolExecutor(workers) as pool:
+            task = progress.add_task("decode", total=n)
+            for _ in pool.map(work, range(n)):
+                progress.advance(task)
+        good = np.flatnonzero(ok)
+        if len(good) < n:  # drop the slots of files that did not decode
+            compact = np.lib.format.open_memmap(
+                tmp_array.with_suffix(".compact"), mode="w+", dtype=np.uint8, shape=(len(good), 3, size, size)
+            )
+            for start in range(0, len(good), 1024):
+                compact[start : start + 1024] = decoded[good[start : start + 1024]]
+            compact.flush()
+            del decoded, compact
+            os.replace(tmp_array.with_suffix(".compact"), tmp_array)
+        else:
+            decoded.flush()
+            del decoded
+        meta = {
+            "version": CACHE_VERSION,
+            "shape": [len(good), 3, size, size],
+            "labels": [int(labels[i]) for i in good],
+            "files": [str(files[i]) for i in good],
+            "skipped": [str(files[i]) for i in np.flatnonzero(~ok)],
+        }
+        tmp_meta.write_text(json.dumps(meta))
+        os.replace(tmp_array, array_path)
+        os.replace(tmp_meta, meta_path)  # last: its presence marks a complete cache
+    finally:
+        for leftover in (tmp_array, tmp_meta, tmp_array.with_suffix(".compact")):
+            leftover.unlink(missing_ok=True)
