@@ -32,7 +32,6 @@ FAST = [
     "callbacks.progress_bar=null",
     "callbacks.model_summary=null",
     "logger=csv",
-    "data.download=false",
     "callbacks.pca_baseline.max_fit_samples=1000",
     "callbacks.pca_baseline.probe_train_samples=500",
     "callbacks.latent_probe.train_samples=500",

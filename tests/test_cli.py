@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -42,3 +43,56 @@ def test_bad_input_exits_with_the_message_not_a_traceback_wall(tmp_path):
     result = run([str(ROOT / "train.py"), f"paths.root_dir={tmp_path}", "model.latent_dim=0"], cwd=tmp_path)
     assert result.returncode != 0
     assert "latent_dim must be a positive integer" in result.stderr
+
+
+def test_headline_command_on_intel_scenes(tmp_path):
+    """python train.py model=conv_deep data=intel data.root=<scene tree> trainer.max_epochs=1 at 128x128x3."""
+    from tests.image_trees import make_intel_tree
+
+    root = make_intel_tree(tmp_path / "intel", per_class=3, test_per_class=1)
+    result = run(
+        [
+            str(ROOT / "train.py"),
+            "model=conv_deep",
+            "data=intel",
+            f"data.root={root}",
+            "trainer.max_epochs=1",
+            "trainer.limit_train_batches=2",
+            "data.batch_size=4",
+            f"paths.root_dir={tmp_path}",
+        ],
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "AE test MSE" in result.stdout and "PCA-" in result.stdout
+    run_dir = next((tmp_path / "outputs" / "train" / "runs").iterdir())
+    images = {p.name for p in run_dir.glob("wandb/offline-run-*/files/media/images/**/*.png")}
+    assert any("reconstructions" in n for n in images) and any("latent_pair_average" in n for n in images)
+
+
+def test_ddp_on_two_cpu_processes_logs_one_wandb_run(tmp_path):
+    result = run(
+        [
+            str(ROOT / "train.py"),
+            "trainer=ddp",
+            "trainer.accelerator=cpu",
+            "trainer.devices=2",
+            "trainer.max_epochs=2",
+            "trainer.limit_val_batches=2",
+            "data.source=sample",
+            "data.download=false",
+            "callbacks.progress_bar=null",
+            f"hydra.run.dir={tmp_path / 'run'}",
+            f"paths.root_dir={tmp_path}",
+        ],
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert result.stdout.count("AE test MSE") == 1  # printed by rank 0 only
+    assert len(list((tmp_path / "run" / "wandb").glob("offline-run-*"))) == 1  # no duplicate W&B runs
+    assert not (tmp_path / "outputs").exists()  # the second process reused the run folder, made no other
+    times = json.loads((tmp_path / "run" / "epoch_times.json").read_text())
+    assert len(times["epoch_seconds"]) == 2
+    ckpt = __import__("torch").load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)
+    # 3,600 training digits, batch 128: unsharded 29 steps per epoch; each of 2 processes gets 1,800 -> 15 steps
+    assert ckpt["global_step"] == 2 * 15

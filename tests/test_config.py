@@ -20,7 +20,8 @@ def options(group: str) -> list[str]:
 
 @pytest.mark.parametrize("model", options("model"))
 def test_every_model_option_builds(make_config, model):
-    cfg = make_config(f"model={model}")
+    data = "intel" if model == "conv_deep" else "mnist"  # the deep conv net takes 3-channel images of 16n pixels
+    cfg = make_config(f"model={model}", f"data={data}")
     net = build(cfg.model)
     assert net.input_shape == tuple(cfg.data.shape)
     assert net.latent_dim > 0
@@ -34,9 +35,17 @@ def test_every_optimizer_option_builds(make_config, optimizer):
 
 
 @pytest.mark.parametrize("data", options("data"))
-def test_every_data_option_builds(make_config, data):
-    dm = build(make_config(f"data={data}").data)
-    assert dm.name == data and dm.shape == (1, 28, 28)
+def test_every_data_option_builds(make_config, data, tmp_path):
+    extra = [f"data.root={tmp_path}"] if data == "image_folder" else []
+    dm = build(make_config(f"data={data}", *extra).data)
+    assert dm.name == data
+    assert dm.shape == ((1, 28, 28) if "mnist" in data else (3, 128, 128))
+
+
+def test_image_size_reaches_the_model_through_data_shape(make_config):
+    cfg = make_config("data=intel", "data.image_size=64", "model=conv_deep")
+    assert list(cfg.model.input_shape) == [3, 64, 64]
+    assert build(cfg.model).input_shape == (3, 64, 64)
 
 
 @pytest.mark.parametrize("logger", options("logger"))
@@ -56,13 +65,25 @@ def test_every_callbacks_option_builds(make_config, callbacks):
 def test_every_experiment_option_composes(make_config, experiment):
     cfg = make_config(f"experiment={experiment}", fast=False)
     assert cfg.trainer.max_epochs == 50
-    build(cfg.model)
+    assert build(cfg.model).input_shape == tuple(cfg.data.shape)
 
 
 @pytest.mark.parametrize("trainer", options("trainer"))
 def test_every_trainer_option_builds(make_config, trainer):
     cfg = make_config(f"trainer={trainer}", fast=False)
-    assert build(cfg.trainer, logger=False).max_epochs == cfg.trainer.max_epochs
+    expected_accelerator = {"gpu": "gpu", "cpu": "cpu"}.get(trainer, "auto")
+    assert cfg.trainer.accelerator == expected_accelerator
+    # this machine may have no GPU: build the same Trainer on the CPU
+    built = build(make_config(f"trainer={trainer}", "trainer.accelerator=cpu", fast=False).trainer, logger=False)
+    assert built.max_epochs == cfg.trainer.max_epochs
+    if trainer == "ddp":
+        assert type(built.strategy).__name__ == "DDPStrategy"
+
+
+@pytest.mark.parametrize("precision", ["bf16-mixed", "16-mixed", "32-true"])
+def test_precision_options_compose(make_config, precision):
+    cfg = make_config("trainer=gpu", f"trainer.precision={precision}", "model.channels_last=true", "model.compile=true")
+    assert cfg.trainer.precision == precision and cfg.model.channels_last and cfg.model.compile
 
 
 def test_experiment_keeps_data_choice_from_command_line(make_config):
@@ -82,7 +103,7 @@ def test_evaluate_config_composes(make_config):
 def test_unknown_model_lists_the_options(make_config):
     with pytest.raises(MissingConfigException) as err:
         make_config("model=nope")
-    for option in ("dense", "conv", "linear", "undercomplete"):
+    for option in ("dense", "conv", "conv_deep", "linear", "undercomplete"):
         assert option in str(err.value)
 
 

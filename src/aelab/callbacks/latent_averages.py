@@ -46,6 +46,7 @@ def latent_average_panels(
 ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """Rows for the two-image average panel and the class-mean panel (one image per class)."""
     device = model.device
+    num_pairs = max(1, min(num_pairs, len(images) // 2))  # small validation splits give fewer pairs
     idx = seeded_subset(len(images), 2 * num_pairs, seed)
     a, b = images[idx[:num_pairs]], images[idx[num_pairs : 2 * num_pairs]]
     a_f, b_f = (t.to(device).float().div(255.0) for t in (a, b))

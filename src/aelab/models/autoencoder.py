@@ -198,7 +198,8 @@ class AutoEncoder(pl.LightningModule):
         x, _ = batch
         loss, _, out = self.objective(x)
         self.log(f"{stage}/loss", loss, prog_bar=stage == "val", sync_dist=True)
-        metrics.update(out.x_hat.float(), x.float())
+        # torchmetrics reshapes with .view, which channels_last tensors refuse: hand it the standard layout
+        metrics.update(out.x_hat.float().contiguous(), x.float().contiguous())
 
     def on_validation_epoch_end(self) -> None:
         self.log_dict(self.val_metrics.compute())
