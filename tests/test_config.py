@@ -120,3 +120,32 @@ def test_help_lists_groups_and_options():
     for line in ("model: ", "data: ", "trainer: ", "logger: ", "callbacks: ", "experiment: ", "debug: "):
         assert line in out
     assert "undercomplete" in out and "fashion_mnist" in out and "seed_dense_mnist" in out
+
+
+def test_slurm_launcher_config_composes(tmp_path):
+    from hydra import compose, initialize_config_dir
+
+    from tests.conftest import CONF_DIR
+
+    overrides = [f"paths.root_dir={tmp_path}", "hydra/launcher=submitit_slurm", "hydra.launcher.tasks_per_node=4"]
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=overrides, return_hydra_config=True)
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith("submitit_launcher.SlurmLauncher")
+    assert launcher.tasks_per_node == 4 and launcher.timeout_min == 240
+    plugin = pytest.importorskip("hydra_plugins.hydra_submitit_launcher.config")
+    import dataclasses
+
+    known = {f.name for f in dataclasses.fields(plugin.SlurmQueueConf)}
+    assert set(launcher) <= known, set(launcher) - known  # every key is one the plugin accepts
+
+
+def test_evaluate_composes_with_every_logger(make_config):
+    for logger in ("wandb", "csv", "tensorboard", "many"):
+        loggers = instantiate_loggers(make_config("ckpt_path=x.ckpt", f"logger={logger}", name="evaluate").logger)
+        assert loggers
+
+
+def test_experiments_name_their_wandb_group(make_config):
+    cfg = make_config("experiment=seed_conv_deep_intel", "logger=wandb", fast=False)
+    assert cfg.logger.wandb.group == "seed_conv_deep_intel" and cfg.data.name == "intel"

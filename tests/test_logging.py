@@ -60,3 +60,21 @@ def test_wandb_goes_offline_without_a_login(monkeypatch, setting, env, expected)
 def test_wandb_offline_setting_is_checked():
     with pytest.raises(ValueError, match="true, false or auto"):
         resolve_wandb_offline("sometimes")
+
+
+def test_resume_from_checkpoint_continues_the_same_wandb_run(make_config, tmp_path):
+    first = make_config(
+        "data.source=sample", "logger=wandb", "trainer.max_epochs=1", "paths.output_dir=" + str(tmp_path / "a")
+    )
+    train(first)
+    (run_a,) = (tmp_path / "a" / "wandb").glob("offline-run-*")
+    second = make_config(
+        "data.source=sample",
+        "logger=wandb",
+        "trainer.max_epochs=2",
+        f"ckpt_path={tmp_path / 'a' / 'checkpoints' / 'last.ckpt'}",
+        "paths.output_dir=" + str(tmp_path / "b"),
+    )
+    train(second)
+    (run_b,) = (tmp_path / "b" / "wandb").glob("offline-run-*")
+    assert run_a.name.rsplit("-", 1)[1] == run_b.name.rsplit("-", 1)[1]  # same W&B run id

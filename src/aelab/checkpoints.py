@@ -12,6 +12,7 @@ from torch import nn
 from aelab.errors import CheckpointError
 
 CONFIG_KEY = "aelab_config"
+WANDB_RUN_KEY = "aelab_wandb_run_id"  # lets a resumed run continue the same W&B run
 
 
 def _missing_message(path: Path) -> str:

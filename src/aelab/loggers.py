@@ -48,8 +48,12 @@ def resolve_wandb_offline(setting: Any) -> bool:
     return not wandb_logged_in()
 
 
-def instantiate_loggers(config: Mapping[str, Any] | None) -> list[Logger]:
-    """Loggers from a ``{name: {_target_: ...}}`` mapping; ``null`` entries are skipped."""
+def instantiate_loggers(config: Mapping[str, Any] | None, wandb_resume_id: str | None = None) -> list[Logger]:
+    """Loggers from a ``{name: {_target_: ...}}`` mapping; ``null`` entries are skipped.
+
+    ``wandb_resume_id`` (read from the checkpoint a run resumes from) makes W&B continue that run instead of
+    starting a new one, unless the config names a run id itself.
+    """
     loggers: list[Logger] = []
     for name, spec in (config or {}).items():
         if spec is None:
@@ -59,6 +63,8 @@ def instantiate_loggers(config: Mapping[str, Any] | None) -> list[Logger]:
         spec = dict(spec)
         if spec["_target_"] in WANDB_TARGETS:
             spec["offline"] = resolve_wandb_offline(spec.get("offline", "auto"))
+            if wandb_resume_id and not spec.get("id"):
+                spec["id"], spec["resume"] = wandb_resume_id, "allow"
             if spec["offline"]:
                 pl.utilities.rank_zero_info(
                     f"W&B: no login found (or WANDB_MODE=offline), logging offline under {spec.get('save_dir')}/wandb;"

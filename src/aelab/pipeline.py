@@ -12,9 +12,10 @@ from typing import Any
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import LearningRateMonitor
+from pytorch_lightning.loggers import WandbLogger
 
 from aelab.callbacks.pca_baseline import PCABaseline, fit_and_score_pca
-from aelab.checkpoints import CONFIG_KEY, check_same_model, load_checkpoint, run_dir_of
+from aelab.checkpoints import CONFIG_KEY, WANDB_RUN_KEY, check_same_model, load_checkpoint, run_dir_of
 from aelab.errors import CheckpointError, NonFiniteLossError, ShapeMismatchError
 from aelab.loggers import finish_wandb, instantiate_loggers
 from aelab.models.autoencoder import AutoEncoder
@@ -28,13 +29,17 @@ for _message in (".*overridden `on_after_batch_transfer`.*", ".*smaller than the
 
 
 class ConfigInCheckpoint(pl.Callback):
-    """Stores the resolved run config in every checkpoint, so evaluate.py can rebuild the same data."""
+    """Stores the resolved run config (so evaluate.py can rebuild the same data) and the W&B run id (so a resumed
+    run continues the same W&B run) in every checkpoint."""
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         checkpoint[CONFIG_KEY] = self.config
+        wandb_logger = next((lg for lg in trainer.loggers if isinstance(lg, WandbLogger)), None)
+        if wandb_logger is not None and trainer.is_global_zero:
+            checkpoint[WANDB_RUN_KEY] = wandb_logger.version
 
 
 def to_container(cfg: Any) -> Any:
@@ -68,10 +73,14 @@ def train(cfg: DictConfig) -> dict[str, float]:
     datamodule = build(cfg.data)
     model: AutoEncoder = build(cfg.model)
     check_data_fits_model(datamodule, model)
+    resume_run_id = None
     if cfg.get("ckpt_path"):
-        check_same_model(load_checkpoint(cfg.ckpt_path), model, cfg.ckpt_path)
+        checkpoint = load_checkpoint(cfg.ckpt_path)
+        check_same_model(checkpoint, model, cfg.ckpt_path)
+        resume_run_id = checkpoint.get(WANDB_RUN_KEY)
+        del checkpoint
 
-    loggers = instantiate_loggers(cfg.get("logger"))
+    loggers = instantiate_loggers(cfg.get("logger"), wandb_resume_id=resume_run_id)
     callbacks = instantiate_callbacks(cfg.get("callbacks"))
     if not loggers:
         callbacks = [cb for cb in callbacks if not isinstance(cb, LearningRateMonitor)]
