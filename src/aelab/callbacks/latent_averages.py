@@ -9,7 +9,7 @@ import pytorch_lightning as pl
 import torch
 
 from aelab.analysis.codes import encode_images
-from aelab.callbacks.common import is_due, seeded_subset, split_tensors
+from aelab.callbacks.common import eval_mode, is_due, seeded_subset, split_tensors
 from aelab.callbacks.image_logging import image_grid, log_image_grid
 
 
@@ -20,18 +20,13 @@ class LatentAverages(pl.Callback):
         self.seed = seed
         self.key = key
 
-    @torch.no_grad()
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not (trainer.is_global_zero and is_due(trainer, self.every_n_epochs)):
             return
-        was_training = pl_module.training
-        pl_module.eval()
-        try:
+        with eval_mode(pl_module):
             pair_rows, class_rows = latent_average_panels(
                 pl_module, *split_tensors(trainer, "val"), self.num_pairs, self.seed
             )
-        finally:
-            pl_module.train(was_training)
         log_image_grid(
             trainer,
             f"{self.key}_pair_average",

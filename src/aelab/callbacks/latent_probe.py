@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytorch_lightning as pl
-import torch
 
 from aelab.analysis.codes import encode_images
 from aelab.analysis.probes import probe_accuracy
-from aelab.callbacks.common import is_due, seeded_subset, split_size, split_tensors
+from aelab.callbacks.common import eval_mode, is_due, seeded_subset, split_size, split_tensors
 
 
 class LatentProbe(pl.Callback):
@@ -24,17 +23,14 @@ class LatentProbe(pl.Callback):
     def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._score(trainer, pl_module, "test", "probe/test_acc")
 
-    @torch.no_grad()
     def _score(self, trainer: pl.Trainer, pl_module: pl.LightningModule, split: str, key: str) -> None:
         if not trainer.is_global_zero:
             return
         idx = seeded_subset(split_size(trainer, "train"), self.train_samples, self.seed)
         train_x, train_y = split_tensors(trainer, "train", idx)
         eval_x, eval_y = split_tensors(trainer, split)
-        was_training = pl_module.training
-        pl_module.eval()
-        train_codes = encode_images(pl_module.encode, train_x, device=pl_module.device)
-        eval_codes = encode_images(pl_module.encode, eval_x, device=pl_module.device)
-        pl_module.train(was_training)
+        with eval_mode(pl_module):
+            train_codes = encode_images(pl_module.encode, train_x, device=pl_module.device)
+            eval_codes = encode_images(pl_module.encode, eval_x, device=pl_module.device)
         acc = probe_accuracy(train_codes, train_y, eval_codes, eval_y, max_iter=self.max_iter)
         pl_module.log(key, acc, rank_zero_only=True)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytorch_lightning as pl
-import torch
 
-from aelab.callbacks.common import is_due, seeded_subset, split_size, split_tensors
+from aelab.callbacks.common import eval_mode, is_due, seeded_subset, split_size, split_tensors
 from aelab.callbacks.image_logging import image_grid, log_image_grid
 
 
@@ -30,16 +29,13 @@ class ReconstructionGrid(pl.Callback):
         self.seed = seed
         self.key = key
 
-    @torch.no_grad()
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not (trainer.is_global_zero and is_due(trainer, self.every_n_epochs)):
             return
         index = seeded_subset(split_size(trainer, "val"), self.num_images, self.seed)
         x = split_tensors(trainer, "val", index)[0].to(pl_module.device).float().div(255.0)
-        was_training = pl_module.training
-        pl_module.eval()
-        rows = [x, pl_module(x)]
-        pl_module.train(was_training)
+        with eval_mode(pl_module):
+            rows = [x, pl_module(x)]
         caption = "top: input, middle: autoencoder"
         pca = find_pca(trainer)
         if pca is not None:

@@ -10,14 +10,14 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities import rank_zero_warn
 
+from aelab.data.base import SplitDataModule
 from aelab.data.decode import check_decode_options
 from aelab.data.image_cache import CachedImages, load_or_build
 from aelab.data.splits import holdout_size, random_holdout
-from aelab.data.tensor_data import ImageTensorDataset, batch_loader
+from aelab.data.tensor_data import ImageTensorDataset
 from aelab.errors import DataNotFoundError
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def list_labelled(folder: Path, class_names: list[str]) -> tuple[list[Path], lis
     return files, labels
 
 
-class ImageFolderDataModule(pl.LightningDataModule):
+class ImageFolderDataModule(SplitDataModule):
     """Your own images: ``root/<class>/*`` (a seeded part becomes the test split) or ``root/{train,test}/<class>/*``."""
 
     def __init__(
@@ -72,18 +72,12 @@ class ImageFolderDataModule(pl.LightningDataModule):
         self.save_hyperparameters(logger=False)
         self.name = name
         self.root = Path(root)
-        self.class_names: list[str] = []
-        self.splits: dict[str, ImageTensorDataset] = {}
         self.caches: dict[str, CachedImages] = {}
 
     @property
     def shape(self) -> tuple[int, int, int]:
         size = self.hparams.image_size
         return (3, size, size)
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
 
     # -- layout: subclasses override these two --------------------------------------------------------------
     def layout_error(self, problem: str) -> DataNotFoundError:
@@ -112,26 +106,7 @@ class ImageFolderDataModule(pl.LightningDataModule):
         if not self.splits:
             self._build_splits(self._load_caches())
 
-    def train_dataloader(self):
-        return batch_loader(self.splits["train"], self.hparams.batch_size, shuffle=True, **self._loader_kwargs())
-
-    def val_dataloader(self):
-        return batch_loader(self.splits["val"], self.hparams.eval_batch_size, shuffle=False, **self._loader_kwargs())
-
-    def test_dataloader(self):
-        return batch_loader(self.splits["test"], self.hparams.eval_batch_size, shuffle=False, **self._loader_kwargs())
-
-    def predict_dataloader(self):
-        if "predict" not in self.splits:
-            raise DataNotFoundError(f"{self.name}: no unlabeled prediction images (e.g. Intel's seg_pred) were found")
-        return batch_loader(
-            self.splits["predict"], self.hparams.eval_batch_size, shuffle=False, **self._loader_kwargs()
-        )
-
     # -- internals -------------------------------------------------------------------------------------------
-    def _loader_kwargs(self) -> dict:
-        return {"num_workers": self.hparams.num_workers, "pin_memory": self.hparams.pin_memory}
-
     def _load_caches(self) -> dict[str, CachedImages]:
         if self.caches:
             return self.caches

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities import rank_zero_warn
 
+from aelab.data.base import SplitDataModule
 from aelab.data.idx import read_idx
 from aelab.data.splits import holdout_size, random_holdout, stratified_holdout
-from aelab.data.tensor_data import ImageTensorDataset, batch_loader
+from aelab.data.tensor_data import ImageTensorDataset
 from aelab.errors import DataNotFoundError
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def load_embedded_sample() -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-class MNISTDataModule(pl.LightningDataModule):
+class MNISTDataModule(SplitDataModule):
     """MNIST / Fashion-MNIST with the official test set as test split and a seeded validation split.
 
     Batches are ``(uint8 images (B, 1, 28, 28), int64 labels (B,))``; the model scales them to float on
@@ -140,15 +140,10 @@ class MNISTDataModule(pl.LightningDataModule):
         self.class_names = DATASETS[name][1]
         self.resolved_source: str | None = None
         self.download_problem: str | None = None  # why a download was not possible, told once in the warning
-        self.splits: dict[str, ImageTensorDataset] = {}
 
     @property
     def shape(self) -> tuple[int, int, int]:
         return SHAPE
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
 
     # -- Lightning hooks -------------------------------------------------------------------------------------
     def prepare_data(self) -> None:
@@ -180,18 +175,7 @@ class MNISTDataModule(pl.LightningDataModule):
                 )
             self._setup_sample()
 
-    def train_dataloader(self):
-        return batch_loader(self.splits["train"], self.hparams.batch_size, shuffle=True, **self._loader_kwargs())
-
-    def val_dataloader(self):
-        return batch_loader(self.splits["val"], self.hparams.eval_batch_size, shuffle=False, **self._loader_kwargs())
-
-    def test_dataloader(self):
-        return batch_loader(self.splits["test"], self.hparams.eval_batch_size, shuffle=False, **self._loader_kwargs())
-
     # -- internals -------------------------------------------------------------------------------------------
-    def _loader_kwargs(self) -> dict:
-        return {"num_workers": self.hparams.num_workers, "pin_memory": self.hparams.pin_memory}
 
     def _download(self) -> None:
         import torchvision
