@@ -88,6 +88,7 @@ def test_ddp_on_two_cpu_processes_logs_one_wandb_run(tmp_path):
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-4000:]
+    assert "Error executing job" not in result.stderr and "Traceback" not in result.stderr  # no rank failed
     assert result.stdout.count("AE test MSE") == 1  # printed by rank 0 only
     assert len(list((tmp_path / "run" / "wandb").glob("offline-run-*"))) == 1  # no duplicate W&B runs
     assert not (tmp_path / "outputs").exists()  # the second process reused the run folder, made no other

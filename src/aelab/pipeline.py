@@ -61,8 +61,8 @@ def check_data_fits_model(datamodule: pl.LightningDataModule, model: AutoEncoder
         )
 
 
-def ae_vs_pca_line(metrics: Mapping[str, float], k: int) -> str:
-    ae, pca = metrics["test/mse"], metrics["pca/test_mse"]
+def ae_vs_pca_line(metrics: Mapping[str, float]) -> str:
+    ae, pca, k = metrics["test/mse"], metrics["pca/test_mse"], int(metrics["pca/k"])
     return f"AE test MSE {ae:.5f} | PCA-{k} test MSE {pca:.5f} | AE/PCA ratio {ae / pca:.3f} (below 1: the AE wins)"
 
 
@@ -105,11 +105,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
             best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
             trainer.test(model, datamodule=datamodule, ckpt_path="best" if best else None)
             metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
-            baseline = next(cb for cb in trainer.callbacks if isinstance(cb, PCABaseline))
-            metrics |= baseline.metrics
-            metrics["ae_over_pca_test_mse"] = metrics["test/mse"] / metrics["pca/test_mse"]
-            if trainer.is_global_zero:
-                print(ae_vs_pca_line(metrics, model.latent_dim))
+            if trainer.is_global_zero:  # the PCA yardstick is computed (and reported) by rank 0 only
+                baseline = next(cb for cb in trainer.callbacks if isinstance(cb, PCABaseline))
+                metrics |= baseline.metrics
+                metrics["ae_over_pca_test_mse"] = metrics["test/mse"] / metrics["pca/test_mse"]
+                print(ae_vs_pca_line(metrics))
                 output_dir.mkdir(parents=True, exist_ok=True)
                 (output_dir / "results.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
         return metrics
@@ -140,7 +140,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         _, pca_metrics = fit_and_score_pca(trainer, model.latent_dim, **cfg.pca)
         metrics |= pca_metrics
         metrics["ae_over_pca_test_mse"] = metrics["test/mse"] / metrics["pca/test_mse"]
-        print(ae_vs_pca_line(metrics, model.latent_dim))
+        print(ae_vs_pca_line(metrics))
         out = run_dir_of(cfg.ckpt_path) / "metrics.json"
         out.write_text(json.dumps({"ckpt_path": str(cfg.ckpt_path), **metrics}, indent=2, sort_keys=True))
         log.info("wrote %s", out)
