@@ -35,10 +35,13 @@ class ReconstructionGrid(pl.Callback):
         index = seeded_subset(split_size(trainer, "val"), self.num_images, self.seed)
         x = split_tensors(trainer, "val", index)[0].to(pl_module.device).float().div(255.0)
         with eval_mode(pl_module):
-            rows = [x, pl_module(x)]
-        caption = "top: input, middle: autoencoder"
+            if pl_module.noise is not None:  # denoising: noisy input, clean target, output from the noisy input
+                noisy = pl_module.noise(x)
+                rows, caption = [noisy, x, pl_module(noisy)], "rows: noisy input, clean image, autoencoder output"
+            else:
+                rows, caption = [x, pl_module(x)], "top: input, middle: autoencoder"
         pca = find_pca(trainer)
         if pca is not None:
             rows.append(pca.reconstruct(x.cpu()))
-            caption += f", bottom: PCA-{pca.n_components}"
+            caption += f", bottom: PCA-{pca.n_components} of the clean image"
         log_image_grid(trainer, self.key, image_grid(rows), caption)

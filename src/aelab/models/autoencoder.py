@@ -14,6 +14,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+import torch.nn.functional as F
 from hydra.utils import instantiate
 from torch import nn
 
@@ -198,6 +199,8 @@ class AutoEncoder(pl.LightningModule):
         x, _ = batch
         loss, _, out = self.objective(x)
         self.log(f"{stage}/loss", loss, prog_bar=stage == "val", sync_dist=True)
+        if self.noise is not None:  # a denoising AE is also scored on what it is for: noisy in, clean out
+            self.log(f"{stage}/denoise_mse", F.mse_loss(self(self.noise(x)), x), sync_dist=True)
         # torchmetrics reshapes with .view, which channels_last tensors refuse: hand it the standard layout
         metrics.update(out.x_hat.float().contiguous(), x.float().contiguous())
 
