@@ -12,6 +12,8 @@ from torch import nn
 from aelab.errors import CheckpointError
 
 CONFIG_KEY = "aelab_config"
+MODEL_CLASS_KEY = "aelab_model_class"  # which LightningModule class wrote a checkpoint (AutoEncoder, VAE, ...)
+DEFAULT_MODEL_CLASS = "aelab.models.autoencoder.AutoEncoder"  # checkpoints written before the key existed
 WANDB_RUN_KEY = "aelab_wandb_run_id"  # lets a resumed run continue the same W&B run
 
 
@@ -44,8 +46,26 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return checkpoint
 
 
+def model_class_of(checkpoint: dict[str, Any], path: str | Path) -> type:
+    """The aelab LightningModule class that wrote ``checkpoint``; only classes inside aelab are imported."""
+    from hydra.utils import get_class
+
+    name = checkpoint.get(MODEL_CLASS_KEY, DEFAULT_MODEL_CLASS)
+    if not isinstance(name, str) or not name.startswith("aelab.models."):
+        raise CheckpointError(f"{path} names the model class {name!r}, which is not an aelab model; refusing it.")
+    return get_class(name)
+
+
 def check_same_model(checkpoint: dict[str, Any], model: nn.Module, path: str | Path) -> None:
     """Raise if the checkpoint's weights do not fit ``model`` (another architecture or code size)."""
+    saved_class = checkpoint.get(MODEL_CLASS_KEY)
+    wanted_class = f"{type(model).__module__}.{type(model).__qualname__}"
+    if saved_class is not None and saved_class != wanted_class:
+        raise CheckpointError(
+            f"{path} was written by {saved_class.rsplit('.', 1)[-1]} but the configured model "
+            f"'{getattr(model, 'name', '')}' is a {type(model).__name__}: a different kind of model. Pass the model= "
+            "it was trained with, or drop ckpt_path to start fresh."
+        )
     saved = {k: tuple(v.shape) for k, v in checkpoint["state_dict"].items()}
     wanted = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     if saved == wanted:

@@ -15,7 +15,14 @@ from pytorch_lightning.callbacks import LearningRateMonitor
 from pytorch_lightning.loggers import WandbLogger
 
 from aelab.callbacks.pca_baseline import PCABaseline, fit_and_score_pca
-from aelab.checkpoints import CONFIG_KEY, WANDB_RUN_KEY, check_same_model, load_checkpoint, run_dir_of
+from aelab.checkpoints import (
+    CONFIG_KEY,
+    WANDB_RUN_KEY,
+    check_same_model,
+    load_checkpoint,
+    model_class_of,
+    run_dir_of,
+)
 from aelab.errors import CheckpointError, NonFiniteLossError, ShapeMismatchError
 from aelab.loggers import finish_wandb, instantiate_loggers
 from aelab.models.autoencoder import AutoEncoder
@@ -120,8 +127,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Recompute a checkpoint's test metrics and the PCA comparison; write metrics.json beside its run."""
     checkpoint = load_checkpoint(cfg.ckpt_path)
+    model_class = model_class_of(checkpoint, cfg.ckpt_path)
     try:
-        model = AutoEncoder.load_from_checkpoint(cfg.ckpt_path, map_location="cpu", weights_only=True)
+        model = model_class.load_from_checkpoint(cfg.ckpt_path, map_location="cpu", weights_only=True)
+    except CheckpointError:
+        raise
     except Exception as err:
         raise CheckpointError(
             f"{cfg.ckpt_path} does not hold an aelab AutoEncoder ({type(err).__name__}: {err}); "

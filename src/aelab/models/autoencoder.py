@@ -1,9 +1,9 @@
 """The one deterministic AutoEncoder LightningModule: it owns the objective, the nets only know shapes.
 
 Every variant of the lab is a configuration of this class: an encoder/decoder pair, a reconstruction loss,
-an optional input corruption (denoising) and a list of penalty terms (sparse, contractive, ...). The nets,
-penalties, noise, optimizer and scheduler arrive as ``_target_`` dicts and are stored as hyperparameters,
-so ``AutoEncoder.load_from_checkpoint(path)`` rebuilds the model without the Hydra config.
+an optional input corruption (denoising), named penalty terms (sparse, contractive, L2, ...) and an optional
+code transform (k-sparse). The nets, penalties, noise, optimizer and scheduler arrive as ``_target_`` dicts and are
+stored as hyperparameters, so ``AutoEncoder.load_from_checkpoint(path)`` rebuilds the model without the Hydra config.
 """
 
 from __future__ import annotations
@@ -18,14 +18,35 @@ import torch.nn.functional as F
 from hydra.utils import instantiate
 from torch import nn
 
-from aelab.errors import NonFiniteLossError, ShapeMismatchError
+from aelab.checkpoints import MODEL_CLASS_KEY
+from aelab.errors import CheckpointError, NonFiniteLossError, ShapeMismatchError
 from aelab.models.build import build
-from aelab.models.metrics import image_metrics, reconstruction_loss
-from aelab.models.penalties import StepOutputs
+from aelab.models.metrics import CodeStatistics, code_statistics, image_metrics, reconstruction_loss
+from aelab.models.penalties import Penalty, StepOutputs
 
 Spec = Mapping[str, Any] | nn.Module
 
 DEFAULT_OPTIMIZER = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 1e-3}
+
+
+def class_path(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def build_penalties(penalties: Mapping[str, Spec | None] | Sequence[Spec]) -> nn.ModuleDict:
+    """Penalties by log name. A mapping (as the ``penalty=`` config group writes it) names them by key and skips
+    entries set to null; a list names them by each penalty's ``name``."""
+    if isinstance(penalties, Mapping):
+        named = {key: build(spec) for key, spec in penalties.items() if spec is not None}
+    else:
+        built = [build(spec) for spec in penalties]
+        named = {p.name: p for p in built}
+        if len(named) != len(built):
+            raise ValueError(f"two penalties share a name: {[p.name for p in built]}; give them as a mapping")
+    for key, penalty in named.items():
+        if not isinstance(penalty, Penalty):
+            raise ValueError(f"penalty {key!r} is a {type(penalty).__name__}, not an aelab Penalty")
+    return nn.ModuleDict(named)
 
 
 class AutoEncoder(pl.LightningModule):
@@ -41,8 +62,10 @@ class AutoEncoder(pl.LightningModule):
         scheduler: Mapping[str, Any] | None = None,
         scheduler_interval: str = "epoch",
         scheduler_monitor: str = "val/loss",
-        penalties: Sequence[Spec] = (),
+        penalties: Mapping[str, Spec | None] | Sequence[Spec] = (),
         noise: Spec | None = None,
+        code_transform: Spec | None = None,
+        code_zero_threshold: float = 1e-3,
         latent_dim: int | None = None,
         nan_check_every_n_steps: int = 1,
         channels_last: bool = False,
@@ -59,7 +82,8 @@ class AutoEncoder(pl.LightningModule):
         self.encoder = build(encoder)
         self.decoder = build(decoder)
         self.noise = build(noise) if noise is not None else None
-        self.penalties = nn.ModuleList(build(p) for p in penalties)
+        self.penalties = build_penalties(penalties)
+        self.code_transform = build(code_transform) if code_transform is not None else None
         self.loss_fn = reconstruction_loss(loss)
         self.code_shape = self._check_shapes()
         self.latent_dim = math.prod(self.code_shape)
@@ -68,8 +92,23 @@ class AutoEncoder(pl.LightningModule):
                 f"model {name}: latent_dim is {latent_dim} but the encoder gives codes of shape "
                 f"{list(self.code_shape)} ({self.latent_dim} values); make them agree."
             )
+        self._bind_regularisers()
         self.val_metrics = image_metrics("val/")
         self.test_metrics = image_metrics("test/")
+        self.val_code_stats = CodeStatistics("val/", code_zero_threshold)
+        self.test_code_stats = CodeStatistics("test/", code_zero_threshold)
+
+    def _bind_regularisers(self) -> None:
+        """Let each penalty (and the code transform) check the built model now, before any training."""
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                for part in [*self.penalties.values(), self.code_transform]:
+                    if part is not None and hasattr(part, "bind"):
+                        part.bind(self)
+        finally:
+            self.train(was_training)
 
     # -- shapes ----------------------------------------------------------------------------------------------
     def _check_shapes(self) -> tuple[int, ...]:
@@ -105,11 +144,16 @@ class AutoEncoder(pl.LightningModule):
 
     # -- the model as a tool ---------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decoder(self.encoder(x))
+        return self.decoder(self.code(x))
+
+    def code(self, x: torch.Tensor) -> torch.Tensor:
+        """The code the decoder sees: the encoder's output after the code transform (k-sparse), if any."""
+        z = self.encoder(x)
+        return self.code_transform(z) if self.code_transform is not None else z
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Flat codes (B, latent_dim): what probes, PCA comparisons and latent averages work on."""
-        return self.encoder(x).flatten(1)
+        return self.code(x).flatten(1)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Images from flat codes (B, latent_dim)."""
@@ -141,35 +185,46 @@ class AutoEncoder(pl.LightningModule):
     def objective(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor], StepOutputs]:
         """Total loss, its terms by name, and the step's tensors. Noise applies in training only."""
         x_in = self.noise(x) if (self.noise is not None and self.training) else x
-        z = self.encoder(x_in)
+        z = self.code(x_in)
         x_hat = self.decoder(z)
         out = StepOutputs(x=x, x_in=x_in, z=z, x_hat=x_hat, encoder=self.encoder, decoder=self.decoder)
         recon = self.loss_fn(x_hat, x)
-        terms = {"recon": recon}
-        total = recon
-        for penalty in self.penalties:
+        return self.add_penalties(recon, out)
+
+    def add_penalties(
+        self, total: torch.Tensor, out: StepOutputs, terms: dict[str, torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor], StepOutputs]:
+        """total + sum of weight * term over the penalties; every term is returned by name for logging."""
+        terms = {"recon": total} if terms is None else terms
+        for name, penalty in self.penalties.items():
             value = penalty(out)
-            terms[penalty.name] = value
+            terms[name] = value
             total = total + penalty.weight * value
         return total, terms, out
 
+    @property
+    def is_regularised(self) -> bool:
+        """Whether there is more than a reconstruction term to log (penalties, or a constrained code)."""
+        return bool(len(self.penalties)) or self.code_transform is not None
+
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         x, _ = batch
-        loss, terms, _ = self.objective(x)
+        loss, terms, out = self.objective(x)
         every = self.hparams.nan_check_every_n_steps
         if every and self.global_step % every == 0 and not torch.isfinite(loss):
             raise NonFiniteLossError(
                 f"model {self.name}: the training loss became {loss.item()} at global step {self.global_step} "
                 f"(epoch {self.current_epoch}, batch {batch_idx}); terms: "
-                f"{ {k: float(v) for k, v in terms.items()} }. Training stopped; checkpoints already written are "
+                f"{ {k: float(v.detach()) for k, v in terms.items()} }. Training stopped; checkpoints already written are "
                 "kept. Lower model.optimizer.lr or set trainer.gradient_clip_val."
             )
         self._epoch_loss_sum += loss.detach()
         self._epoch_steps += 1
         if self._logs_this_step():
             self.log("train/loss", loss, prog_bar=True)
-            if self.penalties:
+            if self.is_regularised:
                 self.log_dict({f"train/{k}": v for k, v in terms.items()})
+                self.log_dict(code_statistics(out.z.detach(), self.hparams.code_zero_threshold, "train/"))
         return loss
 
     def _logs_this_step(self) -> bool:
@@ -190,12 +245,12 @@ class AutoEncoder(pl.LightningModule):
             self.log("train/loss_epoch", self._epoch_loss_sum / self._epoch_steps, sync_dist=True)
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
-        self._eval_step(batch, "val", self.val_metrics)
+        self._eval_step(batch, "val", self.val_metrics, self.val_code_stats)
 
     def test_step(self, batch: Any, batch_idx: int) -> None:
-        self._eval_step(batch, "test", self.test_metrics)
+        self._eval_step(batch, "test", self.test_metrics, self.test_code_stats)
 
-    def _eval_step(self, batch: Any, stage: str, metrics: nn.Module) -> None:
+    def _eval_step(self, batch: Any, stage: str, metrics: nn.Module, code_stats: CodeStatistics) -> None:
         x, _ = batch
         loss, _, out = self.objective(x)
         self.log(f"{stage}/loss", loss, prog_bar=stage == "val", sync_dist=True)
@@ -203,14 +258,31 @@ class AutoEncoder(pl.LightningModule):
             self.log(f"{stage}/denoise_mse", F.mse_loss(self(self.noise(x)), x), sync_dist=True)
         # torchmetrics reshapes with .view, which channels_last tensors refuse: hand it the standard layout
         metrics.update(out.x_hat.float().contiguous(), x.float().contiguous())
+        code_stats.update(out.z)
 
     def on_validation_epoch_end(self) -> None:
-        self.log_dict(self.val_metrics.compute())
+        self.log_dict({**self.val_metrics.compute(), **self.val_code_stats.compute()})
         self.val_metrics.reset()
+        self.val_code_stats.reset()
 
     def on_test_epoch_end(self) -> None:
-        self.log_dict(self.test_metrics.compute())
+        self.log_dict({**self.test_metrics.compute(), **self.test_code_stats.compute()})
         self.test_metrics.reset()
+        self.test_code_stats.reset()
+
+    # -- checkpoints -----------------------------------------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint[MODEL_CLASS_KEY] = class_path(type(self))
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Refuse weights written by another kind of model (a VAE asked to load a deterministic AE, or back)."""
+        saved = checkpoint.get(MODEL_CLASS_KEY)
+        if saved is not None and saved != class_path(type(self)):
+            raise CheckpointError(
+                f"this checkpoint was written by {saved.rsplit('.', 1)[-1]} but is being loaded into "
+                f"{type(self).__name__} ('{self.name}'): the two are different kinds of model. Pass the model= it "
+                "was trained with, or drop ckpt_path to start fresh."
+            )
 
     def configure_optimizers(self) -> Any:
         optimizer = instantiate(self.hparams.optimizer or DEFAULT_OPTIMIZER)(params=self.parameters())

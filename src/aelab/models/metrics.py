@@ -41,6 +41,40 @@ def image_metrics(prefix: str) -> MetricCollection:
     )
 
 
+def code_statistics(z: torch.Tensor, zero_threshold: float, prefix: str) -> dict[str, torch.Tensor]:
+    """Mean code activation and the share of code values within ``zero_threshold`` of zero (sparsity)."""
+    z = z.detach().float()
+    return {f"{prefix}code_mean": z.mean(), f"{prefix}code_near_zero": (z.abs() <= zero_threshold).float().mean()}
+
+
+class CodeStatistics(Metric):
+    """``code_statistics`` accumulated over an epoch (and across processes)."""
+
+    is_differentiable = False
+    full_state_update = False
+
+    def __init__(self, prefix: str, zero_threshold: float = 1e-3, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.prefix = prefix
+        self.zero_threshold = float(zero_threshold)
+        self.add_state("total", default=torch.tensor(0.0), dist_reduce_fx="sum")
+        self.add_state("near_zero", default=torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
+        self.add_state("count", default=torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
+
+    def update(self, z: torch.Tensor) -> None:
+        z = z.detach()
+        self.total += z.float().sum()
+        self.near_zero += (z.abs() <= self.zero_threshold).sum()
+        self.count += z.numel()
+
+    def compute(self) -> dict[str, torch.Tensor]:
+        count = self.count.clamp(min=1)
+        return {
+            f"{self.prefix}code_mean": self.total / count,
+            f"{self.prefix}code_near_zero": self.near_zero.float() / count,
+        }
+
+
 def mse_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return F.mse_loss(x_hat, x)
 

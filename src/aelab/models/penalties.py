@@ -1,7 +1,9 @@
-"""The seam for regularisers (sparse, contractive, L2 on the code layer, ...).
+"""The seam for regularisers: a penalty sees one step's tensors and returns one scalar term.
 
-A penalty sees everything one training step produced and returns one scalar term; the AutoEncoder adds
-``weight * term`` to the reconstruction loss and logs each term under ``train/<name>``.
+The AutoEncoder adds ``weight * term`` to the reconstruction loss and logs each term under ``train/<name>``.
+A penalty may also ``bind`` to the model once it is built, to check that the model has what it needs (a code
+size, a sigmoid code layer, the parameters it names) and fail before training rather than in it.
+Concrete penalties live in sparsity.py, contractive.py and weight_penalties.py.
 """
 
 from __future__ import annotations
@@ -18,10 +20,16 @@ class StepOutputs:
 
     x: torch.Tensor  # clean input, float in [0, 1], (B, C, H, W)
     x_in: torch.Tensor  # what the encoder saw (the corrupted input for a denoising AE)
-    z: torch.Tensor  # the code as the encoder returned it
+    z: torch.Tensor  # the code as the decoder received it (after a code transform such as k-sparse)
     x_hat: torch.Tensor  # the reconstruction
     encoder: nn.Module
     decoder: nn.Module
+
+
+def check_weight(owner: str, weight: float) -> float:
+    if weight < 0:
+        raise ValueError(f"{owner}: weight must be >= 0, got {weight}; a negative weight would reward the penalty")
+    return float(weight)
 
 
 class Penalty(nn.Module):
@@ -31,9 +39,10 @@ class Penalty(nn.Module):
 
     def __init__(self, weight: float) -> None:
         super().__init__()
-        if weight < 0:
-            raise ValueError(f"{type(self).__name__}: weight must be >= 0, got {weight}")
-        self.weight = float(weight)
+        self.weight = check_weight(type(self).__name__, weight)
+
+    def bind(self, model: nn.Module) -> None:
+        """Called once by the AutoEncoder after it is built; raise a ValueError if the model cannot carry this."""
 
     def term(self, out: StepOutputs) -> torch.Tensor:
         raise NotImplementedError
