@@ -116,6 +116,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
                 baseline = next(cb for cb in trainer.callbacks if isinstance(cb, PCABaseline))
                 metrics |= baseline.metrics
                 metrics["ae_over_pca_test_mse"] = metrics["test/mse"] / metrics["pca/test_mse"]
+                metrics["model/parameters"] = sum(p.numel() for p in model.parameters())
                 print(ae_vs_pca_line(metrics))
                 output_dir.mkdir(parents=True, exist_ok=True)
                 (output_dir / "results.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
