@@ -1,8 +1,15 @@
-"""Reading checkpoints safely, and refusing ones that are missing or hold another model."""
+"""Reading checkpoints safely, and refusing ones that are missing, tampered with or hold another model.
+
+Every checkpoint train.py writes gets a ``<file>.sha256`` digest beside it (see checkpoint_io.py); loading checks
+the file against it, so a changed byte (a tampered or half-copied file) is refused rather than silently loaded.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +22,47 @@ CONFIG_KEY = "aelab_config"
 MODEL_CLASS_KEY = "aelab_model_class"  # which LightningModule class wrote a checkpoint (AutoEncoder, VAE, ...)
 DEFAULT_MODEL_CLASS = "aelab.models.autoencoder.AutoEncoder"  # checkpoints written before the key existed
 WANDB_RUN_KEY = "aelab_wandb_run_id"  # lets a resumed run continue the same W&B run
+
+
+log = logging.getLogger(__name__)
+DIGEST_SUFFIX = ".sha256"
+
+
+def digest_path(path: str | Path) -> Path:
+    return Path(f"{path}{DIGEST_SUFFIX}")
+
+
+def file_sha256(path: str | Path) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+def write_digest(path: str | Path) -> Path:
+    """Write ``<path>.sha256`` (atomically: a temp file renamed into place)."""
+    target = digest_path(path)
+    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    tmp.write_text(f"{file_sha256(path)}  {Path(path).name}\n")
+    tmp.replace(target)
+    return target
+
+
+def verify_digest(path: str | Path) -> None:
+    """Raise if ``path`` no longer matches the digest written with it; warn when there is no digest."""
+    recorded = digest_path(path)
+    if not recorded.is_file():
+        log.warning("%s has no %s digest beside it, so it cannot be checked for changes", path, DIGEST_SUFFIX)
+        return
+    expected = recorded.read_text().split()[0] if recorded.read_text().strip() else ""
+    actual = file_sha256(path)
+    if actual != expected:
+        raise CheckpointError(
+            f"{path} does not match the digest written with it ({recorded.name}: {expected[:12]}..., file now: "
+            f"{actual[:12]}...). The file was changed after training saved it (tampered with, truncated or "
+            "half-copied); refusing to load it. Copy it again from its source, or use another checkpoint."
+        )
 
 
 def _missing_message(path: Path) -> str:
@@ -31,6 +79,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(_missing_message(path))
+    verify_digest(path)
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
