@@ -8,9 +8,17 @@ from aelab.pipeline import train
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
+    """Returns ``optimized_metric`` so Hydra sweepers (Optuna) can minimise it."""
     metrics = train(cfg)
     optimized = cfg.get("optimized_metric")
-    return metrics.get(optimized) if optimized else None
+    if not optimized:
+        return None
+    if optimized not in metrics:
+        raise KeyError(
+            f"optimized_metric={optimized} was not measured by this run; choose one of {sorted(metrics)} "
+            "(test/* metrics need test=true)"
+        )
+    return metrics[optimized]
 
 
 if __name__ == "__main__":

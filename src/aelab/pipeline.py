@@ -107,11 +107,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
             saved = sorted(output_dir.glob("checkpoints/*.ckpt"))
             log.error("%s\nLast good checkpoints: %s", err, [str(p) for p in saved] or "none written yet")
             raise
-        metrics = {}
+        # the last validation metrics (what a sweeper optimises), then the test metrics of the best checkpoint
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
         if cfg.get("test", True):
             best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
             trainer.test(model, datamodule=datamodule, ckpt_path="best" if best else None)
-            metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+            metrics |= {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
             if trainer.is_global_zero:  # the PCA yardstick is computed (and reported) by rank 0 only
                 baseline = next(cb for cb in trainer.callbacks if isinstance(cb, PCABaseline))
                 metrics |= baseline.metrics
@@ -126,7 +127,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
-    """Recompute a checkpoint's test metrics and the PCA comparison; write metrics.json beside its run."""
+    """Recompute a checkpoint's test metrics and the PCA comparison, then (``report.enabled``) the report: figures,
+    report.md and every analysis metric; metrics.json goes beside the run and into the report folder."""
     checkpoint = load_checkpoint(cfg.ckpt_path)
     model_class = model_class_of(checkpoint, cfg.ckpt_path)
     try:
@@ -148,14 +150,39 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     try:
         trainer.test(model, datamodule=datamodule)
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
-        _, pca_metrics = fit_and_score_pca(trainer, model.latent_dim, **cfg.pca)
+        pca, pca_metrics = fit_and_score_pca(trainer, model.latent_dim, **cfg.pca)
         metrics |= pca_metrics
         metrics["ae_over_pca_test_mse"] = metrics["test/mse"] / metrics["pca/test_mse"]
         print(ae_vs_pca_line(metrics))
-        out = run_dir_of(cfg.ckpt_path) / "metrics.json"
-        out.write_text(json.dumps({"ckpt_path": str(cfg.ckpt_path), **metrics}, indent=2, sort_keys=True))
-        log.info("wrote %s", out)
-        metrics["metrics_path"] = str(out)  # type: ignore[assignment]
+        run_dir = run_dir_of(cfg.ckpt_path)
+        record: dict[str, Any] = {"ckpt_path": str(cfg.ckpt_path)}
+        outputs = [run_dir / "metrics.json"]
+        report_cfg = cfg.get("report") or {}
+        report = None
+        if report_cfg.get("enabled", False):
+            from aelab.report.make import make_report  # here: matplotlib and t-SNE are for the report only
+
+            report_dir = Path(report_cfg.get("dir") or run_dir / "report")
+            held_out = datamodule.excluded_class_indices(datamodule.hparams.get("exclude_classes"))
+            report = make_report(
+                model, pca, datamodule, report_cfg, metrics, report_dir, held_out, {"ckpt_path": str(cfg.ckpt_path)}
+            )
+            metrics |= report.metrics
+            record["anomaly/classes"] = report.anomaly_classes
+            record["report/figures"] = {f.key: f.path.name for f in report.figures}
+            outputs.append(report_dir / "metrics.json")
+            print(f"report: {report.markdown} ({metrics['report/seconds']:.0f} s)")
+        for out in outputs:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps({**record, **metrics}, indent=2, sort_keys=True))
+            log.info("wrote %s", out)
+        if trainer.loggers:
+            from aelab.report.panels import log_report
+
+            log_report(trainer.loggers, report.figures if report else [], {**pca_metrics, **(report.metrics if report else {})})
+        metrics["metrics_path"] = str(outputs[0])  # type: ignore[assignment]
+        if report is not None:
+            metrics["report_path"] = str(report.markdown)  # type: ignore[assignment]
         return metrics
     finally:
         finish_wandb(trainer.loggers)
