@@ -58,13 +58,13 @@ def test_every_logger_option_builds(make_config, logger):
 @pytest.mark.parametrize("callbacks", options("callbacks"))
 def test_every_callbacks_option_builds(make_config, callbacks):
     built = instantiate_callbacks(make_config(f"callbacks={callbacks}", fast=False).get("callbacks"))
-    assert len(built) == {"default": 9, "minimal": 6, "none": 0}[callbacks]
+    assert len(built) == {"default": 10, "minimal": 6, "none": 0}[callbacks]
 
 
 @pytest.mark.parametrize("experiment", options("experiment"))
 def test_every_experiment_option_composes(make_config, experiment):
     cfg = make_config(f"experiment={experiment}", fast=False)
-    assert cfg.trainer.max_epochs == 50
+    assert cfg.trainer.max_epochs >= 10  # each preset sets its own training length
     assert build(cfg.model).input_shape == tuple(cfg.data.shape)
 
 

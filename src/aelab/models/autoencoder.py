@@ -126,6 +126,12 @@ class AutoEncoder(pl.LightningModule):
                         f"({math.prod(self.input_shape)} values): {err}. The model's input_shape must match "
                         "data.shape; check the encoder's settings."
                     ) from err
+                if not isinstance(z, torch.Tensor):  # e.g. a VAE's GaussianEncoder, or a VAE checkpoint loaded here
+                    raise TypeError(
+                        f"model {self.name}: the encoder gives a {type(z).__name__}, not a code tensor. An encoder "
+                        "that gives a distribution belongs in a VAE (model=vae or vae_conv); a VAE checkpoint reloads "
+                        "with VAE.load_from_checkpoint (evaluate.py picks the right class itself)."
+                    )
                 try:
                     x_hat = self.decoder(z)
                 except RuntimeError as err:
