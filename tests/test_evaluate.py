@@ -17,7 +17,11 @@ def test_evaluate_recomputes_metrics_and_writes_them_beside_the_run(make_config,
     shutil.copytree(trained_run, run)
     ckpt = run / "checkpoints" / "last.ckpt"
     same_pca = ["pca.max_fit_samples=1000", "pca.probe_train_samples=500"]  # as the training run (FAST)
-    metrics = evaluate(make_config(f"ckpt_path={ckpt}", "trainer.accelerator=cpu", *same_pca, name="evaluate"))
+    no_report = "report.enabled=false"  # the report has its own tests (test_report.py)
+    metrics = evaluate(
+        make_config(f"ckpt_path={ckpt}", "trainer.accelerator=cpu", *same_pca, no_report, name="evaluate")
+    )
+    assert not (run / "report").exists() and "report_path" not in metrics
     written = json.loads((run / "metrics.json").read_text())
     assert written["ckpt_path"] == str(ckpt)
     for key in ("test/mse", "test/psnr", "test/ssim", "pca/test_mse", "pca/probe_test_acc", "ae_over_pca_test_mse"):

@@ -158,31 +158,45 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         record: dict[str, Any] = {"ckpt_path": str(cfg.ckpt_path)}
         outputs = [run_dir / "metrics.json"]
         report_cfg = cfg.get("report") or {}
-        report = None
         if report_cfg.get("enabled", False):
-            from aelab.report.make import make_report  # here: matplotlib and t-SNE are for the report only
-
             report_dir = Path(report_cfg.get("dir") or run_dir / "report")
-            held_out = datamodule.excluded_class_indices(datamodule.hparams.get("exclude_classes"))
-            report = make_report(
-                model, pca, datamodule, report_cfg, metrics, report_dir, held_out, {"ckpt_path": str(cfg.ckpt_path)}
-            )
+            report = write_report(cfg, model, pca, datamodule, metrics, report_dir, trainer.loggers)
             metrics |= report.metrics
             record["anomaly/classes"] = report.anomaly_classes
             record["report/figures"] = {f.key: f.path.name for f in report.figures}
             outputs.append(report_dir / "metrics.json")
-            print(f"report: {report.markdown} ({metrics['report/seconds']:.0f} s)")
+        for logger in trainer.loggers:  # trainer.test logged the test metrics; these come from outside it
+            logger.log_metrics({k: v for k, v in metrics.items() if not k.startswith("test/")})
+            logger.save()
         for out in outputs:
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps({**record, **metrics}, indent=2, sort_keys=True))
             log.info("wrote %s", out)
-        if trainer.loggers:
-            from aelab.report.panels import log_report
-
-            log_report(trainer.loggers, report.figures if report else [], {**pca_metrics, **(report.metrics if report else {})})
         metrics["metrics_path"] = str(outputs[0])  # type: ignore[assignment]
-        if report is not None:
-            metrics["report_path"] = str(report.markdown)  # type: ignore[assignment]
+        if len(outputs) > 1:
+            metrics["report_path"] = str(outputs[1].parent / "report.md")  # type: ignore[assignment]
         return metrics
     finally:
         finish_wandb(trainer.loggers)
+
+
+def write_report(
+    cfg: DictConfig,
+    model: AutoEncoder,
+    pca: Any,
+    datamodule: pl.LightningDataModule,
+    metrics: Mapping[str, float],
+    report_dir: Path,
+    loggers: list,
+) -> Any:
+    """The evaluation report (figures, report.md) of ``model`` vs ``pca``; the figures also go to the loggers."""
+    from aelab.report.make import make_report  # imported here: matplotlib and t-SNE serve the report only
+    from aelab.report.panels import log_figures
+
+    held_out = datamodule.excluded_class_indices(datamodule.hparams.get("exclude_classes"))
+    report = make_report(
+        model, pca, datamodule, cfg.report, metrics, report_dir, held_out, {"ckpt_path": str(cfg.ckpt_path)}
+    )
+    log_figures(loggers, report.figures)
+    print(f"report: {report.markdown} ({report.metrics['report/seconds']:.0f} s)")
+    return report

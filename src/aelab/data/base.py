@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
@@ -10,8 +12,9 @@ from aelab.errors import DataNotFoundError
 
 
 class SplitDataModule(pl.LightningDataModule):
-    """Subclasses fill ``self.splits`` ('train', 'val', 'test', optionally 'predict') in ``setup`` and set
-    ``self.class_names``; hparams must hold batch_size, eval_batch_size, num_workers and pin_memory."""
+    """Subclasses fill ``self.splits`` ('train', 'val', 'test', optionally 'predict') in ``setup``, set
+    ``self.class_names`` and then call ``exclude_from_training``; hparams must hold batch_size, eval_batch_size,
+    num_workers and pin_memory (and may hold exclude_classes)."""
 
     name: str = "data"
 
@@ -23,6 +26,37 @@ class SplitDataModule(pl.LightningDataModule):
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
+
+    def excluded_class_indices(self, classes: Sequence[int | str] | None) -> list[int]:
+        """``data.exclude_classes`` (indices or class names) as sorted indices; refuses unknown classes and
+        leaving no class to train on."""
+        if not classes:
+            return []
+        known = ", ".join(f"{i}={name}" for i, name in enumerate(self.class_names))
+        indices = set()
+        for c in classes:
+            if isinstance(c, str) and c in self.class_names:
+                indices.add(list(self.class_names).index(c))
+            elif isinstance(c, int) and not isinstance(c, bool) and 0 <= c < self.num_classes:
+                indices.add(c)
+            else:
+                raise ValueError(
+                    f"data.exclude_classes={list(classes)}: {self.name} has no class {c!r}. Name classes by index "
+                    f"or by name; its classes are {known}."
+                )
+        if len(indices) >= self.num_classes:
+            raise ValueError(
+                f"data.exclude_classes={list(classes)} leaves out every class of {self.name}, so nothing is left to "
+                "train on; keep at least one class out of data.exclude_classes."
+            )
+        return sorted(indices)
+
+    def exclude_from_training(self) -> None:
+        """Drop ``data.exclude_classes`` from train and val but keep them in test, so a model that never saw a
+        class can be scored on telling it apart (anomaly detection by reconstruction error)."""
+        excluded = self.excluded_class_indices(self.hparams.get("exclude_classes"))
+        for split in ("train", "val") if excluded else ():
+            self.splits[split] = self.splits[split].without_labels(excluded)
 
     def _loader(self, split: str, train: bool = False) -> DataLoader:
         if split not in self.splits:

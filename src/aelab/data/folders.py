@@ -62,6 +62,7 @@ class ImageFolderDataModule(SplitDataModule):
         pin_memory: bool = False,
         decode_workers: int = 0,
         shape: list[int] | tuple[int, ...] | None = None,
+        exclude_classes: list[int | str] | tuple[int | str, ...] = (),
     ) -> None:
         super().__init__()
         check_decode_options(resize, interpolation)
@@ -163,6 +164,7 @@ class ImageFolderDataModule(SplitDataModule):
         self.splits["val"] = dataset(train, rows[val])
         if "predict" in caches:
             self.splits["predict"] = dataset(caches["predict"])
+        self.exclude_from_training()
         log.info("%s: %s, classes %s", self.name, {k: len(v) for k, v in self.splits.items()}, self.class_names)
 
 

@@ -119,6 +119,7 @@ class MNISTDataModule(SplitDataModule):
         num_workers: int = 0,
         pin_memory: bool = False,
         shape: tuple[int, ...] | list[int] | None = None,
+        exclude_classes: list[int | str] | tuple[int | str, ...] = (),
     ) -> None:
         super().__init__()
         if name not in DATASETS:
@@ -138,6 +139,7 @@ class MNISTDataModule(SplitDataModule):
         self.name = name
         self.data_dir = Path(data_dir)
         self.class_names = DATASETS[name][1]
+        self.excluded_class_indices(exclude_classes)  # refuse unknown classes now, before any data is read
         self.resolved_source: str | None = None
         self.download_problem: str | None = None  # why a download was not possible, told once in the warning
 
@@ -234,4 +236,5 @@ class MNISTDataModule(SplitDataModule):
             "val": dataset(train_x[val_idx], train_y[val_idx]),
             "test": dataset(test_x, test_y),
         }
+        self.exclude_from_training()
         log.info("%s (%s): %s", self.name, self.resolved_source, {k: len(v) for k, v in self.splits.items()})

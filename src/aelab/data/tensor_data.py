@@ -8,7 +8,7 @@ DistributedSampler under DDP.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -50,6 +50,12 @@ class ImageTensorDataset(Dataset):
         if index is None:
             return self.images, self.labels
         return self.__getitems__(index)
+
+    def without_labels(self, excluded: Collection[int]) -> ImageTensorDataset:
+        """The same split minus the images whose label is in ``excluded``, as a row subset (no image is copied)."""
+        keep = torch.isin(self.labels, torch.as_tensor(sorted(excluded), dtype=torch.long), invert=True)
+        rows = torch.arange(len(self))[keep] if self.rows is None else self.rows[keep]
+        return ImageTensorDataset(self._images, self._labels, rows)
 
     @property
     def images(self) -> torch.Tensor:

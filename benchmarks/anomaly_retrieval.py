@@ -1,0 +1,87 @@
+"""Anomaly detection, retrieval and AE-output-into-a-CNN on Fashion-MNIST: the AE vs PCA at the same code size.
+
+    python -m benchmarks.anomaly_retrieval                 # experiment=anomaly_fashion (50 epochs), then evaluate.py
+    python -m benchmarks.anomaly_retrieval --data sample --epochs 3   # a quick check on the embedded MNIST sample
+
+Trains seed 000's dense AE without one class (ankle boots; digit 2 on the MNIST sample), runs evaluate.py on its
+last checkpoint, and prints a markdown table from the report's metrics.json: anomaly AUROC (the held-out class
+scored by reconstruction error on the full test set), retrieval precision@10 and the CNN's accuracy on originals,
+AE and PCA reconstructions, plus the commands that produced them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from benchmarks.common import ROOT, data_overrides, machine, run_train
+
+
+def run_evaluate(ckpt: Path, out_dir: Path) -> tuple[dict, float]:
+    """Run evaluate.py as a user would, with the report in ``out_dir/report``; return its metrics and seconds."""
+    cmd = [sys.executable, str(ROOT / "evaluate.py"), f"ckpt_path={ckpt}", f"hydra.run.dir={out_dir}"]
+    cmd.append(f"report.dir={out_dir / 'report'}")
+    print("$", " ".join(cmd[1:]), flush=True)
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "stdout.log").write_text(proc.stdout + "\n" + proc.stderr)
+    if proc.returncode != 0:
+        sys.exit(f"evaluate.py failed ({proc.returncode}); see {out_dir / 'stdout.log'}\n{proc.stderr[-2000:]}")
+    return json.loads((out_dir / "report" / "metrics.json").read_text()), seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", choices=["fashion", "sample"], default="fashion")
+    parser.add_argument("--epochs", type=int, default=50)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "anomaly_retrieval")
+    args = parser.parse_args()
+
+    experiment = "experiment=anomaly_fashion" if args.data == "fashion" else "experiment=anomaly_mnist"
+    train_overrides = [
+        experiment,
+        *data_overrides(args.data),
+        f"trainer.max_epochs={args.epochs}",
+        "logger=csv",
+        "callbacks.progress_bar=null",
+    ]
+    trained, train_seconds = run_train(train_overrides, args.out / "train")
+    ckpt = args.out / "train" / "checkpoints" / "last.ckpt"
+    m, eval_seconds = run_evaluate(ckpt, args.out / "evaluate")
+
+    k = int(m["pca/k"])
+    held_out = ", ".join(str(c) for c in m["anomaly/classes"])
+    rows = [
+        ("test MSE", "test/mse", "pca/test_mse"),
+        (f"anomaly AUROC (class {held_out} left out of training)", "anomaly/ae_auroc", "anomaly/pca_auroc"),
+        ("retrieval precision@10", "retrieval/ae_precision_at_10", "retrieval/pca_precision_at_10"),
+        ("t-SNE class silhouette", "tsne/ae_silhouette", "tsne/pca_silhouette"),
+        ("CNN accuracy on reconstructions", "cnn/acc_ae", "cnn/acc_pca"),
+        ("test MSE from 8-bit codes", "compression/ae_mse_8bit", "compression/pca_mse_8bit"),
+    ]
+    print(f"\nmachine: {machine()}")
+    print(f"train: {train_seconds / 60:.1f} min ({args.epochs} epochs); evaluate.py: {eval_seconds:.0f} s")
+    print("commands:\n    python train.py " + " ".join(train_overrides))
+    print(f"    python evaluate.py ckpt_path={ckpt}\n")
+    print(f"| measure | AE | PCA-{k} |")
+    print("|---|---|---|")
+    for name, ae, pca in rows:
+        print(f"| {name} | {m[ae]:.4f} | {m[pca]:.4f} |")
+    print(f"| CNN accuracy on test originals | {m['cnn/acc_original']:.4f} | |")
+    print(
+        f"\nAnomaly: {int(m['anomaly/num_anomalies'])} held-out test images among the whole test set; retrieval and "
+        f"CNN: {int(m['retrieval/num_queries'])} queries / all test images of the classes seen in training. "
+        f"Report: {args.out / 'evaluate' / 'report' / 'report.md'}"
+    )
+    if trained:
+        print(f"(train.py's own test: AE {trained['test/mse']:.5f} vs PCA-{k} {trained['pca/test_mse']:.5f})")
+
+
+if __name__ == "__main__":
+    main()
