@@ -26,28 +26,28 @@ ADAM_COSINE = [
 
 # name -> (train.py overrides, epochs, note)
 VARIANTS: dict[str, tuple[list[str], int, str]] = {
-    "linear": (["model=linear", *DENSE_K, *ADAM_COSINE], 20, "784-32-784, no activations"),
-    "dense": (["model=dense", *DENSE_K, *ADAM_COSINE], 30, "seed 000's 784-100-k-100-784"),
-    "undercomplete": (["model=undercomplete", *DENSE_K], 30, "seed 001's 784-32-784, BCE, Adadelta"),
+    "linear": (["model=linear", *DENSE_K, *ADAM_COSINE], 15, "784-32-784, no activations"),
+    "dense": (["model=dense", *DENSE_K, *ADAM_COSINE], 20, "seed 000's 784-100-k-100-784"),
+    "undercomplete": (["model=undercomplete", *DENSE_K], 20, "seed 001's 784-32-784, BCE, Adadelta"),
     "deep_dense": (["experiment=deep_dense_fashion"], 50, "784-1000-500-250-30 (Hinton 2006), k=30"),
     "denoising": (
         ["model=dense", *DENSE_K, *ADAM_COSINE, "noise=gaussian", "model.noise.factor=0.1"],
-        30,
+        20,
         "dense + Gaussian noise 0.1 (seed 003)",
     ),
     "sparse_l1": (
         ["model=dense", *DENSE_K, *ADAM_COSINE, "penalty=l1", "model.penalties.l1.weight=1e-4"],
-        30,
+        20,
         "dense + L1 activity 1e-4",
     ),
     "sparse_kl": (
         ["model=dense", *DENSE_K, *ADAM_COSINE, "penalty=kl_sparsity", "model.encoder.latent_activation=sigmoid"],
-        30,
+        20,
         "dense, sigmoid code, KL to rho=0.05",
     ),
     "k_sparse": (
         ["model=dense", *DENSE_K, *ADAM_COSINE, "penalty=ksparse", "model.code_transform.k=10"],
-        30,
+        20,
         "dense, top 10 of 32 units kept",
     ),
     "contractive": (
@@ -60,18 +60,18 @@ VARIANTS: dict[str, tuple[list[str], int, str]] = {
             "penalty=contractive",
             "model.penalties.contractive.weight=1e-4",
         ],
-        30,
+        20,
         "784-32 sigmoid encoder, closed-form CAE",
     ),
     "l2_code": (
         ["model=dense", *DENSE_K, *ADAM_COSINE, "penalty=l2_code", "model.penalties.l2.weight=1e-4"],
-        30,
+        20,
         "dense + L2 on the code layer (seed 003)",
     ),
-    "conv": (["model=conv", "model/optimizer=adam", *ADAM_COSINE], 15, "seed 000's conv, 4x4x4=64 code"),
-    "conv_strided": (["model=conv_strided", *DENSE_K, *ADAM_COSINE], 15, "seed 004's strided conv"),
-    "vae": (["model=vae", *DENSE_K, *ADAM_COSINE], 30, "dense VAE, codes = posterior means"),
-    "vae_conv": (["model=vae_conv", *DENSE_K, *ADAM_COSINE], 15, "strided conv VAE"),
+    "conv": (["model=conv", "model/optimizer=adam", *ADAM_COSINE], 8, "seed 000's conv, 4x4x4=64 code"),
+    "conv_strided": (["model=conv_strided", *DENSE_K, *ADAM_COSINE], 6, "seed 004's strided conv"),
+    "vae": (["model=vae", *DENSE_K, *ADAM_COSINE], 20, "dense VAE, codes = posterior means"),
+    "vae_conv": (["model=vae_conv", *DENSE_K, *ADAM_COSINE], 5, "strided conv VAE"),
 }
 NOT_RUN = {"conv_deep": "needs image sides divisible by 16 (28x28 is not); it is the Intel model"}
 
