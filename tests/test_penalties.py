@@ -190,24 +190,26 @@ def test_denoising_sparse_conv_ae_composes_and_logs_every_term(make_config):
     assert {"test/code_mean", "test/code_near_zero", "test/denoise_mse"} <= set(metrics)
 
 
-REGULARISED = {
+VARIANTS = {
     "l1": ["penalty=l1"],
     "kl_sparsity": ["penalty=kl_sparsity", SIGMOID_CODE],
     "contractive": ["penalty=contractive"],
     "l2_code": ["penalty=l2_code"],
     "ksparse": ["penalty=ksparse"],
+    "denoising": ["noise=gaussian"],
+    "deep_dense": ["model=deep_dense"],  # 784-1000-500-250-30 at 28x28; at 3x128x128 its first layer has 49M weights
 }
 
 
-@pytest.mark.parametrize("variant", sorted(REGULARISED))
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
 @pytest.mark.parametrize("data", ["mnist", "intel"])
-def test_regularised_variants_train_on_mnist_and_intel(make_config, tmp_path, variant, data):
+def test_dense_variants_train_on_mnist_and_intel(make_config, tmp_path, variant, data):
     if data == "intel":
         root = make_intel_tree(tmp_path / "intel", per_class=2, test_per_class=1)
         data_args = ["data=intel", f"data.root={root}", "data.batch_size=4", f"data.cache_dir={tmp_path / 'cache'}"]
     else:
         data_args = ["data.source=sample"]
-    metrics = train(make_config(*data_args, *REGULARISED[variant]))
+    metrics = train(make_config(*data_args, *VARIANTS[variant]))
     assert metrics["test/mse"] > 0 and 0 <= metrics["test/code_near_zero"] <= 1
 
 
