@@ -30,6 +30,16 @@ VARIANTS: dict[str, tuple[list[str], int, str]] = {
     "dense": (["model=dense", *DENSE_K, *ADAM_COSINE], 20, "seed 000's 784-100-k-100-784"),
     "undercomplete": (["model=undercomplete", *DENSE_K], 20, "seed 001's 784-32-784, BCE, Adadelta"),
     "deep_dense": (["experiment=deep_dense_fashion"], 50, "784-1000-500-250-30 (Hinton 2006), k=30"),
+    "deep_dense_120": (
+        [
+            "experiment=deep_dense_fashion",
+            "callbacks.reconstructions=null",
+            "callbacks.latent_averages=null",
+            "callbacks.latent_probe.every_n_epochs=40",
+        ],
+        120,
+        "deep_dense, 120 epochs (panels off)",
+    ),
     "denoising": (
         ["model=dense", *DENSE_K, *ADAM_COSINE, "noise=gaussian", "model.noise.factor=0.1"],
         20,
