@@ -119,19 +119,13 @@ class AutoEncoder(pl.LightningModule):
         try:
             with torch.no_grad():
                 try:
-                    z = self.encoder(probe)
+                    z = self._probe_code(probe)
                 except RuntimeError as err:
                     raise ShapeMismatchError(
                         f"model {self.name}: the encoder does not accept inputs of shape {list(self.input_shape)} "
                         f"({math.prod(self.input_shape)} values): {err}. The model's input_shape must match "
                         "data.shape; check the encoder's settings."
                     ) from err
-                if not isinstance(z, torch.Tensor):  # e.g. a VAE's GaussianEncoder, or a VAE checkpoint loaded here
-                    raise TypeError(
-                        f"model {self.name}: the encoder gives a {type(z).__name__}, not a code tensor. An encoder "
-                        "that gives a distribution belongs in a VAE (model=vae or vae_conv); a VAE checkpoint reloads "
-                        "with VAE.load_from_checkpoint (evaluate.py picks the right class itself)."
-                    )
                 try:
                     x_hat = self.decoder(z)
                 except RuntimeError as err:
@@ -147,6 +141,18 @@ class AutoEncoder(pl.LightningModule):
                 f"shape is {list(self.input_shape)}; change the decoder so they agree."
             )
         return tuple(z.shape[1:])
+
+    def _probe_code(self, probe: torch.Tensor) -> torch.Tensor:
+        """The code of the shape check's dummy images; a subclass whose encoder gives more than a tensor (the VAE)
+        says here how to get the code from it."""
+        z = self.encoder(probe)
+        if not isinstance(z, torch.Tensor):  # e.g. a VAE's GaussianEncoder, or a VAE checkpoint loaded here
+            raise TypeError(
+                f"model {self.name}: the encoder gives a {type(z).__name__}, not a code tensor. An encoder "
+                "that gives a distribution belongs in a VAE (model=vae or vae_conv); a VAE checkpoint reloads "
+                "with VAE.load_from_checkpoint (evaluate.py picks the right class itself)."
+            )
+        return z
 
     # -- the model as a tool ---------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -15,7 +15,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from aelab.errors import ShapeMismatchError
 from aelab.models.autoencoder import AutoEncoder, Spec
 from aelab.models.distributions import DiagonalGaussian
 from aelab.models.metrics import CodeStatistics
@@ -54,45 +53,18 @@ class VAE(AutoEncoder):
         super().__init__(encoder, decoder, input_shape, name=name, **kwargs)
 
     # -- shapes ----------------------------------------------------------------------------------------------
-    def _check_shapes(self) -> tuple[int, ...]:
-        """Run two dummy images through the nets now: the encoder must give a distribution whose mean the decoder
-        turns back into an image of the input's shape."""
-        probe = torch.zeros(2, *self.input_shape)
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                try:
-                    posterior = self.encoder(probe)
-                except RuntimeError as err:
-                    raise ShapeMismatchError(
-                        f"model {self.name}: the encoder does not accept inputs of shape {list(self.input_shape)}: "
-                        f"{err}. The model's input_shape must match data.shape; check the encoder body's settings."
-                    ) from err
-                if not isinstance(posterior, DiagonalGaussian):
-                    raise TypeError(
-                        f"model {self.name}: the encoder {type(self.encoder).__name__} gives a "
-                        f"{type(posterior).__name__}, not a DiagonalGaussian, so it cannot be a VAE's encoder. Wrap "
-                        "it: aelab.nets.gaussian.GaussianEncoder(body=<the encoder>, latent_dim=...). If this is "
-                        "VAE.load_from_checkpoint, the checkpoint holds a deterministic autoencoder: load it with "
-                        "AutoEncoder.load_from_checkpoint (evaluate.py picks the right class itself)."
-                    )
-                z = posterior.mode()
-                try:
-                    x_hat = self.decoder(z)
-                except RuntimeError as err:
-                    raise ShapeMismatchError(
-                        f"model {self.name}: the decoder does not accept the encoder's codes of shape "
-                        f"{list(z.shape[1:])}: {err}"
-                    ) from err
-        finally:
-            self.train(was_training)
-        if tuple(x_hat.shape[1:]) != self.input_shape:
-            raise ShapeMismatchError(
-                f"model {self.name}: the decoder outputs images of shape {list(x_hat.shape[1:])} but the input "
-                f"shape is {list(self.input_shape)}; change the decoder so they agree."
+    def _probe_code(self, probe: torch.Tensor) -> torch.Tensor:
+        """The shape check's code is the posterior mean: the encoder must give a distribution."""
+        posterior = self.encoder(probe)
+        if not isinstance(posterior, DiagonalGaussian):
+            raise TypeError(
+                f"model {self.name}: the encoder {type(self.encoder).__name__} gives a "
+                f"{type(posterior).__name__}, not a DiagonalGaussian, so it cannot be a VAE's encoder. Wrap "
+                "it: aelab.nets.gaussian.GaussianEncoder(body=<the encoder>, latent_dim=...). If this is "
+                "VAE.load_from_checkpoint, the checkpoint holds a deterministic autoencoder: load it with "
+                "AutoEncoder.load_from_checkpoint (evaluate.py picks the right class itself)."
             )
-        return tuple(z.shape[1:])
+        return posterior.mode()
 
     # -- the model as a tool ---------------------------------------------------------------------------------
     def posterior(self, x: torch.Tensor) -> DiagonalGaussian:
