@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
+from aelab.data.augment import build_augment
 from aelab.data.tensor_data import ImageTensorDataset, batch_loader
 from aelab.errors import DataNotFoundError
 
@@ -14,14 +16,23 @@ from aelab.errors import DataNotFoundError
 class SplitDataModule(pl.LightningDataModule):
     """Subclasses fill ``self.splits`` ('train', 'val', 'test', optionally 'predict') in ``setup``, set
     ``self.class_names`` and then call ``exclude_from_training``; hparams must hold batch_size, eval_batch_size,
-    num_workers and pin_memory (and may hold exclude_classes)."""
+    num_workers and pin_memory (and may hold exclude_classes). ``augment`` (``data.augment``) is applied to
+    training batches only."""
 
     name: str = "data"
 
-    def __init__(self) -> None:
+    def __init__(self, augment: Mapping[str, Any] | None = None) -> None:
         super().__init__()
         self.splits: dict[str, ImageTensorDataset] = {}
         self.class_names: list[str] | tuple[str, ...] = []
+        self.augment = build_augment(augment)
+
+    def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Augment training batches on the host, while they are still uint8 (the model scales them after the copy)."""
+        if self.augment is None or self.trainer is None or not self.trainer.training:
+            return batch
+        images, labels = batch
+        return self.augment(images), labels
 
     @property
     def num_classes(self) -> int:

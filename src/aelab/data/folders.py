@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -63,8 +64,9 @@ class ImageFolderDataModule(SplitDataModule):
         decode_workers: int = 0,
         shape: list[int] | tuple[int, ...] | None = None,
         exclude_classes: list[int | str] | tuple[int | str, ...] = (),
+        augment: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(augment)
         check_decode_options(resize, interpolation)
         if image_size < 8:
             raise ValueError(f"data.image_size must be at least 8, got {image_size}")

@@ -11,7 +11,7 @@ import functools
 import logging
 import socket
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -120,8 +120,9 @@ class MNISTDataModule(SplitDataModule):
         pin_memory: bool = False,
         shape: tuple[int, ...] | list[int] | None = None,
         exclude_classes: list[int | str] | tuple[int | str, ...] = (),
+        augment: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(augment)
         if name not in DATASETS:
             raise ValueError(f"unknown data set name {name!r}; choose one of {sorted(DATASETS)}")
         if source not in ("auto", "full", "sample"):
