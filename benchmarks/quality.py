@@ -23,22 +23,38 @@ DENSE_K = [f"model.latent_dim={K}"]
 ADAM_COSINE = [
     "model.scheduler={_target_:torch.optim.lr_scheduler.CosineAnnealingLR,_partial_:true,T_max:${trainer.max_epochs}}"
 ]
+# the deep dense AE for long runs: per-epoch image panels off, the probe only at the end
+LONG_DEEP_DENSE = [
+    "experiment=deep_dense_fashion",
+    "callbacks.reconstructions=null",
+    "callbacks.latent_averages=null",
+    "callbacks.latent_probe.every_n_epochs=40",
+]
 
 # name -> (train.py overrides, epochs, note)
 VARIANTS: dict[str, tuple[list[str], int, str]] = {
     "linear": (["model=linear", *DENSE_K, *ADAM_COSINE], 15, "784-32-784, no activations"),
     "dense": (["model=dense", *DENSE_K, *ADAM_COSINE], 20, "seed 000's 784-100-k-100-784"),
     "undercomplete": (["model=undercomplete", *DENSE_K], 20, "seed 001's 784-32-784, BCE, Adadelta"),
-    "deep_dense": (["experiment=deep_dense_fashion"], 50, "784-1000-500-250-30 (Hinton 2006), k=30"),
+    "deep_dense": (
+        ["experiment=deep_dense_fashion", "data.augment.hflip=0.0"],
+        50,
+        "784-1000-500-250-30 (Hinton 2006), k=30, no flips",
+    ),
     "deep_dense_120": (
-        [
-            "experiment=deep_dense_fashion",
-            "callbacks.reconstructions=null",
-            "callbacks.latent_averages=null",
-            "callbacks.latent_probe.every_n_epochs=40",
-        ],
+        [*LONG_DEEP_DENSE, "data.augment.hflip=0.0"],
         120,
-        "deep_dense, 120 epochs (panels off)",
+        "deep_dense, 120 epochs, no flips",
+    ),
+    "deep_dense_flip": (
+        [*LONG_DEEP_DENSE, "data.augment.hflip=0.5"],
+        120,
+        "deep_dense, 120 epochs, random left-right flips (the preset)",
+    ),
+    "deep_dense_flip_160": (
+        [*LONG_DEEP_DENSE, "data.augment.hflip=0.5"],
+        160,
+        "deep_dense, 160 epochs, random left-right flips",
     ),
     "denoising": (
         ["model=dense", *DENSE_K, *ADAM_COSINE, "noise=gaussian", "model.noise.factor=0.1"],
