@@ -16,12 +16,12 @@ ROOT = Path(__file__).resolve().parents[1]
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 
 
-def data_overrides(data: str) -> list[str]:
+def data_overrides(data: str, fashion_dir: Path = DEBIAN_FASHION) -> list[str]:
     """Hydra overrides for a benchmark data choice: fashion (Debian's full set) or sample (embedded MNIST)."""
     if data == "fashion":
-        if not DEBIAN_FASHION.is_dir():
-            sys.exit(f"{DEBIAN_FASHION} is missing: apt-get install dataset-fashion-mnist (or pass --data sample)")
-        return ["data=fashion_mnist", f"data.data_dir={DEBIAN_FASHION}"]
+        if not Path(fashion_dir).is_dir():
+            sys.exit(f"{fashion_dir} is missing: apt-get install dataset-fashion-mnist (or pass --data sample)")
+        return ["data=fashion_mnist", f"data.data_dir={fashion_dir}"]
     return ["data=mnist", "data.source=sample", "data.download=false"]
 
 
@@ -31,13 +31,13 @@ def machine() -> str:
     return f"{os.cpu_count()} CPU cores ({cpu}), {gpu}, torch {torch.__version__}, Python {platform.python_version()}"
 
 
-def run_train(overrides: list[str], out_dir: Path) -> tuple[dict, float]:
+def run_train(overrides: list[str], out_dir: Path, env: dict[str, str] | None = None) -> tuple[dict, float]:
     """Run train.py as a user would; return its results.json ({} when it tested nothing) and the seconds."""
     out_dir.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, str(ROOT / "train.py"), f"hydra.run.dir={out_dir}", *overrides]
     print("$", " ".join(cmd[1:]), flush=True)
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
     (out_dir / "stdout.log").write_text(proc.stdout + "\n" + proc.stderr)
     if proc.returncode != 0:

@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import LearningRateMonitor
 from pytorch_lightning.loggers import WandbLogger
 
+from aelab.baselines.pca import compare_with_pca, yardstick_name
 from aelab.callbacks.pca_baseline import PCABaseline, fit_and_score_pca
 from aelab.checkpoints import (
     CONFIG_KEY,
@@ -69,8 +70,8 @@ def check_data_fits_model(datamodule: pl.LightningDataModule, model: AutoEncoder
 
 
 def ae_vs_pca_line(metrics: Mapping[str, float]) -> str:
-    ae, pca, k = metrics["test/mse"], metrics["pca/test_mse"], int(metrics["pca/k"])
-    return f"AE test MSE {ae:.5f} | PCA-{k} test MSE {pca:.5f} | AE/PCA ratio {ae / pca:.3f} (below 1: the AE wins)"
+    ae, pca, name = metrics["test/mse"], metrics["pca/test_mse_yardstick"], yardstick_name(metrics)
+    return f"AE test MSE {ae:.5f} | {name} test MSE {pca:.5f} | AE/PCA ratio {ae / pca:.3f} (below 1: the AE wins)"
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
@@ -116,7 +117,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
             if trainer.is_global_zero:  # the PCA yardstick is computed (and reported) by rank 0 only
                 baseline = next(cb for cb in trainer.callbacks if isinstance(cb, PCABaseline))
                 metrics |= baseline.metrics
-                metrics["ae_over_pca_test_mse"] = metrics["test/mse"] / metrics["pca/test_mse"]
+                metrics |= compare_with_pca(metrics, model.output_in_unit_range)
                 metrics["model/parameters"] = sum(p.numel() for p in model.parameters())
                 print(ae_vs_pca_line(metrics))
                 output_dir.mkdir(parents=True, exist_ok=True)
@@ -152,7 +153,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
         pca, pca_metrics = fit_and_score_pca(trainer, model.latent_dim, **cfg.pca)
         metrics |= pca_metrics
-        metrics["ae_over_pca_test_mse"] = metrics["test/mse"] / metrics["pca/test_mse"]
+        metrics |= compare_with_pca(metrics, model.output_in_unit_range)
         print(ae_vs_pca_line(metrics))
         run_dir = run_dir_of(cfg.ckpt_path)
         record: dict[str, Any] = {"ckpt_path": str(cfg.ckpt_path)}

@@ -24,6 +24,8 @@ COLUMNS = [
     "k",
     "ae_test_mse",
     "pca_test_mse",
+    "pca_clipped_test_mse",
+    "yardstick",
     "ae_over_pca",
     "ae_probe_acc",
     "pca_probe_acc",
@@ -46,6 +48,8 @@ def collect(multirun_dir: Path) -> list[dict]:
                 "k": int(m["pca/k"]),
                 "ae_test_mse": m["test/mse"],
                 "pca_test_mse": m["pca/test_mse"],
+                "pca_clipped_test_mse": m["pca/test_mse_clipped"],
+                "yardstick": "clipped" if m["pca/yardstick_clipped"] > 0 else "classic",
                 "ae_over_pca": m["ae_over_pca_test_mse"],
                 "ae_probe_acc": m.get("probe/test_acc", float("nan")),
                 "pca_probe_acc": m.get("pca/probe_test_acc", float("nan")),
@@ -70,12 +74,17 @@ def write_csv(rows: list[dict], path: Path) -> None:
 
 def markdown(rows: list[dict]) -> str:
     lines = [
-        "| model | k | AE test MSE | PCA test MSE | AE / PCA | AE probe acc | PCA probe acc | parameters |",
-        "|---|---|---|---|---|---|---|---|",
+        "AE / PCA compares each AE with clipped PCA (reconstructions clipped to [0, 1]) when its output is bounded by a "
+        "sigmoid, with classic PCA otherwise (the linear AE); the yardstick column says which.",
+        "",
+        "| model | k | AE test MSE | PCA test MSE | clipped PCA test MSE | yardstick | AE / PCA | AE probe acc "
+        "| PCA probe acc | parameters |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['model']} | {r['k']} | {r['ae_test_mse']:.5f} | {r['pca_test_mse']:.5f} | {r['ae_over_pca']:.3f} "
+            f"| {r['model']} | {r['k']} | {r['ae_test_mse']:.5f} | {r['pca_test_mse']:.5f} "
+            f"| {r['pca_clipped_test_mse']:.5f} | {r['yardstick']} | {r['ae_over_pca']:.3f} "
             f"| {r['ae_probe_acc']:.3f} | {r['pca_probe_acc']:.3f} | {r['parameters']:,} |"
         )
     return "\n".join(lines) + "\n"
@@ -95,6 +104,7 @@ def plot(rows: list[dict], path: Path) -> None:
         ax_mse.plot(k, [r["ae_test_mse"] for r in model_rows], marker="o", label=model)
         ax_acc.plot(k, [r["ae_probe_acc"] for r in model_rows], marker="o", label=model)
     ax_mse.plot(ks, [pca[k]["pca_test_mse"] for k in ks], "k--", marker="s", label="PCA")
+    ax_mse.plot(ks, [pca[k]["pca_clipped_test_mse"] for k in ks], "k:", marker="^", label="PCA clipped to [0, 1]")
     ax_acc.plot(ks, [pca[k]["pca_probe_acc"] for k in ks], "k--", marker="s", label="PCA")
     for ax, title in ((ax_mse, "test MSE (lower is better)"), (ax_acc, "probe accuracy on codes")):
         ax.set_xscale("log", base=2)

@@ -1,7 +1,8 @@
 """Fit PCA with k = the model's code size on the training split at the start of fit, and score it on test.
 
-Its metrics (``pca/test_mse``, ``pca/test_psnr``, ``pca/test_ssim``, ``pca/probe_acc``, ...) are logged
-beside the AE's, and the fitted PCA is kept so other callbacks can show PCA next to the AE.
+Its metrics (``pca/test_mse`` for classic PCA, ``pca/test_mse_clipped`` for reconstructions clipped to [0, 1], the
+same for PSNR and SSIM, ``pca/probe_acc``, ...) are logged beside the AE's, and the fitted PCA is kept so other
+callbacks can show PCA next to the AE.
 """
 
 from __future__ import annotations
@@ -75,12 +76,7 @@ def fit_and_score_pca(
     metrics: dict[str, float] = {"pca/k": float(k), "pca/k_requested": float(requested_k)}
     for split in ("val", "test"):
         images, _ = split_tensors(trainer, split)
-        scores = evaluate_pca(pca, images)
-        metrics |= {
-            f"pca/{split}_mse": scores.mse,
-            f"pca/{split}_psnr": scores.psnr,
-            f"pca/{split}_ssim": scores.ssim,
-        }
+        metrics |= evaluate_pca(pca, images).as_metrics(f"pca/{split}_")
     probe_x, probe_y = split_tensors(trainer, "train", seeded_subset(n_train, probe_train_samples, seed))
     probe = fit_probe(encode_images(pca.encode, probe_x), probe_y, max_iter=probe_max_iter)
     for split, key in (("val", "pca/probe_acc"), ("test", "pca/probe_test_acc")):

@@ -42,6 +42,7 @@ class ReconstructionGrid(pl.Callback):
                 rows, caption = [x, pl_module(x)], "top: input, middle: autoencoder"
         pca = find_pca(trainer)
         if pca is not None:
-            rows.append(pca.reconstruct(x.cpu()))
-            caption += f", bottom: PCA-{pca.n_components} of the clean image"
+            clip = bool(getattr(pl_module, "output_in_unit_range", False))
+            rows.append(pca.reconstruct(x.cpu(), clip=clip))
+            caption += f", bottom: {'clipped ' if clip else ''}PCA-{pca.n_components} of the clean image"
         log_image_grid(trainer, self.key, image_grid(rows), caption)

@@ -110,6 +110,13 @@ class AutoEncoder(pl.LightningModule):
         finally:
             self.train(was_training)
 
+    @property
+    def output_in_unit_range(self) -> bool:
+        """Whether reconstructions are squashed into [0, 1] by a final sigmoid. Such a model is compared with PCA
+        clipped to [0, 1]; a model with an unbounded output (the linear AE) with classic PCA."""
+        leaves = [m for m in self.decoder.modules() if next(m.children(), None) is None]
+        return bool(leaves) and isinstance(leaves[-1], nn.Sigmoid)
+
     # -- shapes ----------------------------------------------------------------------------------------------
     def _check_shapes(self) -> tuple[int, ...]:
         """Run two dummy images through the nets now, so a shape error names both shapes at construction."""

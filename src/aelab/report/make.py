@@ -58,13 +58,14 @@ def ae_codec(model: nn.Module) -> Codec:
     return Codec(encode=model.encode, decode=model.decode, reconstruct=model)
 
 
-def pca_codec(pca: PCA, shape: Sequence[int]) -> Codec:
-    """PCA's tensors live on the CPU; inputs from another device go there and the results come back."""
+def pca_codec(pca: PCA, shape: Sequence[int], clip: bool) -> Codec:
+    """PCA's tensors live on the CPU; inputs from another device go there and the results come back. ``clip``
+    keeps its images in [0, 1], as the yardstick of an AE with a sigmoid output."""
     shape = tuple(shape)
     return Codec(
         encode=lambda x: pca.encode(x.cpu()).to(x.device),
-        decode=lambda z: pca.decode(z.cpu(), shape).to(z.device),
-        reconstruct=lambda x: pca.reconstruct(x.cpu()).to(x.device),
+        decode=lambda z: pca.decode(z.cpu(), shape, clip=clip).to(z.device),
+        reconstruct=lambda x: pca.reconstruct(x.cpu(), clip=clip).to(x.device),
     )
 
 
@@ -321,7 +322,8 @@ def _make_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     class_names = list(datamodule.class_names)
     anomaly, unseen = anomaly_classes_for(held_out_classes, int(settings["anomaly_class"]), class_names)
-    codecs = {"ae": ae_codec(model), "pca": pca_codec(pca, datamodule.shape)}
+    clip = base_metrics.get("pca/yardstick_clipped", 0.0) > 0
+    codecs = {"ae": ae_codec(model), "pca": pca_codec(pca, datamodule.shape, clip)}
     train, test = datamodule.splits["train"], datamodule.splits["test"]
     seed, batch_size = int(settings["seed"]), int(settings["batch_size"])
     gallery_x, gallery_y = train.take(seeded_subset(len(train), int(settings["retrieval"]["gallery_samples"]), seed))

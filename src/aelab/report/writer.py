@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aelab.baselines.pca import yardstick_name
+
 
 @dataclass
 class ReportFigure:
@@ -31,7 +33,7 @@ def _change(m: Mapping[str, float], method: str, bits: int) -> str:
 def findings(m: Mapping[str, float], c: Mapping[str, Any]) -> dict[str, str]:
     """One sentence per figure key, from the metrics ``m`` and the report context ``c``."""
     k, rk, bits = int(m["pca/k"]), c["retrieval_k"], c["bits"]
-    ae_mse, pca_mse = m["test/mse"], m["pca/test_mse"]
+    ae_mse, pca_mse, pca_name = m["test/mse"], m["pca/test_mse_yardstick"], yardstick_name(m)
     seen = c["seen_classes"]
     anomaly_context = (
         f"{c['anomaly_names']} was left out of training, so it is new to both models"
@@ -41,8 +43,9 @@ def findings(m: Mapping[str, float], c: Mapping[str, Any]) -> dict[str, str]:
     )
     return {
         "reconstructions": (
-            f"On the {c['num_test']} test images the AE reconstructs with MSE {ae_mse:.5f} vs PCA-{k}'s {pca_mse:.5f} "
-            f"(AE/PCA {ae_mse / pca_mse:.3f}; below 1 the AE wins)."
+            f"On the {c['num_test']} test images the AE reconstructs with MSE {ae_mse:.5f} vs {pca_name}'s "
+            f"{pca_mse:.5f} (AE/PCA {ae_mse / pca_mse:.3f}; below 1 the AE wins; classic PCA-{k}: "
+            f"{m['pca/test_mse']:.5f})."
         ),
         "tsne": (
             f"In t-SNE maps of {c['tsne_n']} test codes the classes separate with a silhouette of "
@@ -92,8 +95,8 @@ def comparison_rows(m: Mapping[str, float], c: Mapping[str, Any]) -> list[tuple[
     """(measure, AE, PCA, which is better) rows for every measure the report took of both."""
     rk, bits = c["retrieval_k"], c["bits"]
     rows = [
-        ("test MSE", "test/mse", "pca/test_mse", False),
-        ("test SSIM", "test/ssim", "pca/test_ssim", True),
+        ("test MSE", "test/mse", "pca/test_mse_yardstick", False),
+        ("test SSIM", "test/ssim", "pca/test_ssim_yardstick", True),
         ("t-SNE class silhouette", "tsne/ae_silhouette", "tsne/pca_silhouette", True),
         ("anomaly AUROC", "anomaly/ae_auroc", "anomaly/pca_auroc", True),
         (f"retrieval precision@{rk}", f"retrieval/ae_precision_at_{rk}", f"retrieval/pca_precision_at_{rk}", True),
@@ -112,13 +115,14 @@ def comparison_rows(m: Mapping[str, float], c: Mapping[str, Any]) -> list[tuple[
 
 def write_markdown(path: Path, m: Mapping[str, float], c: Mapping[str, Any], figures: list[ReportFigure]) -> Path:
     """Write report.md beside the figures (links are relative, so the folder can be moved or zipped)."""
-    k = int(m["pca/k"])
+    pca_name = yardstick_name(m)
+    clipped = "PCA's reconstructions are clipped to [0, 1], as the AE's output is. " if "clipped" in pca_name else ""
     lines = [
-        f"# Evaluation report: {c['model_name']} on {c['data_name']} vs PCA-{k}",
+        f"# Evaluation report: {c['model_name']} on {c['data_name']} vs {pca_name}",
         "",
-        f"Checkpoint `{c['ckpt_path']}`; {c['num_test']} test images; every number is also in `metrics.json`.",
+        f"Checkpoint `{c['ckpt_path']}`; {c['num_test']} test images; {clipped}every number is also in `metrics.json`.",
         "",
-        f"| measure | AE | PCA-{k} | better |",
+        f"| measure | AE | {pca_name} | better |",
         "|---|---|---|---|",
         *(f"| {name} | {ae} | {pca} | {winner} |" for name, ae, pca, winner in comparison_rows(m, c)),
         f"| CNN accuracy on test originals | {m['cnn/acc_original']:.4g} | | |",
