@@ -3,12 +3,14 @@
 import hydra
 from omegaconf import DictConfig
 
+from aelab.errors import user_errors
 from aelab.pipeline import evaluate
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
-    evaluate(cfg)
+    with user_errors():
+        evaluate(cfg)
 
 
 if __name__ == "__main__":

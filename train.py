@@ -3,13 +3,15 @@
 import hydra
 from omegaconf import DictConfig
 
+from aelab.errors import user_errors
 from aelab.pipeline import train
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
     """Returns ``optimized_metric`` so Hydra sweepers (Optuna) can minimise it."""
-    metrics = train(cfg)
+    with user_errors():
+        metrics = train(cfg)
     optimized = cfg.get("optimized_metric")
     if not optimized:
         return None

@@ -43,6 +43,8 @@ def test_bad_input_exits_with_the_message_not_a_traceback_wall(tmp_path):
     result = run([str(ROOT / "train.py"), f"paths.root_dir={tmp_path}", "model.latent_dim=0"], cwd=tmp_path)
     assert result.returncode != 0
     assert "latent_dim must be a positive integer" in result.stderr
+    assert "Traceback" not in result.stderr  # the message, not a stack
+    assert len(result.stderr.strip().splitlines()) <= 6, result.stderr
 
 
 def test_headline_command_on_intel_scenes(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -48,8 +49,15 @@ def test_latent_dims_sweep_runs_each_job_in_its_own_wandb_run_and_summarizes(tmp
     paths = summarize(sweep_dir)
     rows = list(csv.DictReader(paths["csv"].open()))
     assert sorted((r["model"], int(r["k"])) for r in rows) == [(m, k) for m in ("dense", "linear") for k in (2, 4, 8)]
+    # every summary value is the job's own results.json value, and the yardstick follows the model's output
     for r in rows:
-        assert float(r["ae_test_mse"]) > 0 and float(r["pca_test_mse"]) > 0
+        m = json.loads((sweep_dir / r["job"] / "results.json").read_text())
+        assert float(r["ae_test_mse"]) == pytest.approx(m["test/mse"], rel=1e-12)
+        assert float(r["pca_test_mse"]) == pytest.approx(m["pca/test_mse"], rel=1e-12)
+        assert float(r["pca_clipped_test_mse"]) == pytest.approx(m["pca/test_mse_clipped"], rel=1e-12)
+        assert float(r["ae_over_pca"]) == pytest.approx(m["ae_over_pca_test_mse"], rel=1e-12)
+        assert float(r["ae_probe_acc"]) == pytest.approx(m["probe/test_acc"], rel=1e-12)
+        assert r["yardstick"] == ("classic" if r["model"] == "linear" else "clipped")
     table = paths["md"].read_text()
     assert "AE test MSE" in table and "PCA test MSE" in table and table.count("| linear |") == 3
     assert paths["png"].stat().st_size > 10_000

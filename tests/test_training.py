@@ -114,13 +114,16 @@ def test_resume_with_another_model_is_refused_before_training(make_config, train
     cfg = make_config("model=conv", "data.source=sample", f"ckpt_path={trained_run}/checkpoints/last.ckpt")
     with pytest.raises(CheckpointError, match="holds a different model \\('dense'"):
         train(cfg)
+    assert not Path(cfg.paths.output_dir).exists()  # no epoch ran: nothing was logged or checkpointed
 
 
 def test_model_input_disagreeing_with_data_is_refused_before_training(make_config):
+    cfg = make_config("data.source=sample", "model.input_shape=[3,32,32]")
     with pytest.raises(
         ShapeMismatchError, match=r"takes inputs of shape \[3, 32, 32\] but data mnist gives \[1, 28, 28\]"
     ):
-        train(make_config("data.source=sample", "model.input_shape=[3,32,32]"))
+        train(cfg)
+    assert not Path(cfg.paths.output_dir).exists()  # refused before the trainer, logger or a checkpoint existed
 
 
 def test_debug_fast_runs_one_batch_of_everything(make_config, capsys):
