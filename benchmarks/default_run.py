@@ -1,0 +1,50 @@
+"""The default run as `make train` starts it: train.py with no arguments, timed, and the line it ends with.
+
+    python -m benchmarks.default_run
+
+Writes the AE-vs-PCA figures of results.json, the wall time and the machine to ``--results`` (committed:
+benchmarks/results/default_run.json), so the numbers the README quotes can be audited.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from benchmarks.common import ROOT, machine, run_train
+
+KEYS = (
+    "test/mse",
+    "pca/test_mse",
+    "pca/test_mse_clipped",
+    "ae_over_pca_test_mse",
+    "ae_over_pca_classic_test_mse",
+    "probe/test_acc",
+    "pca/probe_test_acc",
+    "pca/k",
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "default_run")
+    parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "default_run.json")
+    args = parser.parse_args()
+
+    m, seconds = run_train([], args.out)
+    last_line = next(ln for ln in (args.out / "stdout.log").read_text().splitlines() if ln.startswith("AE test MSE"))
+    record = {
+        "command": "python train.py",
+        "machine": machine(),
+        "seconds": seconds,
+        "line": last_line,
+        **{key: m[key] for key in KEYS},
+    }
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(json.dumps(record, indent=2))
+    print(json.dumps(record, indent=2))
+
+
+if __name__ == "__main__":
+    main()
