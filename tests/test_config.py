@@ -8,9 +8,7 @@ import sys
 import pytest
 from hydra.errors import MissingConfigException
 
-from aelab.loggers import instantiate_loggers
-from aelab.models.build import build
-from aelab.pipeline import instantiate_callbacks
+from aelab.instantiate import build, instantiate_callbacks, instantiate_loggers
 from tests.conftest import CONF_DIR, ROOT
 
 

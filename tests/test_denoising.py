@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from aelab.data.corruption import GaussianNoise, Masking, SaltAndPepper
-from aelab.models.build import build
+from aelab.instantiate import build
 from aelab.pipeline import train
 
 

@@ -9,8 +9,8 @@ import torch
 from hydra.errors import MissingConfigException
 
 from aelab.data.mnist import load_embedded_sample
+from aelab.instantiate import build
 from aelab.models.autoencoder import AutoEncoder
-from aelab.models.build import build
 from aelab.models.contractive import Contractive, closed_form_frobenius, exact_frobenius, projected_frobenius
 from aelab.models.sparsity import KLSparsity, KSparse, L1Activity
 from aelab.nets.conv import ConvEncoder

@@ -12,8 +12,8 @@ import torch
 
 from aelab.data.mnist import load_embedded_sample
 from aelab.errors import CheckpointError
+from aelab.instantiate import build
 from aelab.models.autoencoder import AutoEncoder
-from aelab.models.build import build
 from aelab.models.distributions import DiagonalGaussian
 from aelab.models.metrics import bce_loss
 from aelab.models.vae import VAE

@@ -25,9 +25,8 @@ from aelab.checkpoints import (
     run_dir_of,
 )
 from aelab.errors import CheckpointError, NonFiniteLossError, ShapeMismatchError
-from aelab.loggers import finish_wandb, instantiate_loggers
+from aelab.instantiate import build, finish_wandb, instantiate_callbacks, instantiate_loggers
 from aelab.models.autoencoder import AutoEncoder
-from aelab.models.build import build
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +51,6 @@ class ConfigInCheckpoint(pl.Callback):
 
 def to_container(cfg: Any) -> Any:
     return OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else cfg
-
-
-def instantiate_callbacks(config: Mapping[str, Any] | None) -> list[pl.Callback]:
-    """Callbacks from a ``{name: {_target_: ...}}`` mapping; set an entry to null to switch it off."""
-    return [build(spec) for spec in (config or {}).values() if spec is not None]
 
 
 def check_data_fits_model(datamodule: pl.LightningDataModule, model: AutoEncoder) -> None:

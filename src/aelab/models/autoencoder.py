@@ -15,12 +15,11 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
-from hydra.utils import instantiate
 from torch import nn
 
 from aelab.checkpoints import MODEL_CLASS_KEY
 from aelab.errors import CheckpointError, NonFiniteLossError, ShapeMismatchError
-from aelab.models.build import build
+from aelab.instantiate import build
 from aelab.models.metrics import CodeStatistics, code_statistics, image_metrics, reconstruction_loss
 from aelab.models.penalties import Penalty, StepOutputs
 
@@ -304,10 +303,10 @@ class AutoEncoder(pl.LightningModule):
             )
 
     def configure_optimizers(self) -> Any:
-        optimizer = instantiate(self.hparams.optimizer or DEFAULT_OPTIMIZER)(params=self.parameters())
+        optimizer = build(self.hparams.optimizer or DEFAULT_OPTIMIZER)(params=self.parameters())
         if not self.hparams.scheduler:
             return optimizer
-        scheduler = instantiate(self.hparams.scheduler)(optimizer=optimizer)
+        scheduler = build(self.hparams.scheduler)(optimizer=optimizer)
         return {
             "optimizer": optimizer,
             "lr_scheduler": {

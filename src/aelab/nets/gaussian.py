@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from aelab.instantiate import build
 from aelab.nets.activations import check_latent_dim
 
 if TYPE_CHECKING:
@@ -27,10 +28,7 @@ class GaussianEncoder(nn.Module):
 
     def __init__(self, body: Mapping[str, Any] | nn.Module, latent_dim: int, feature_dim: int | None = None) -> None:
         super().__init__()
-        if isinstance(body, Mapping):
-            from aelab.models.build import build  # here, not at the top: aelab.models imports Lightning, nets do not
-
-            body = build(body)
+        body = build(body)
         self.body = body
         self.latent_dim = check_latent_dim(latent_dim)
         features = feature_dim if feature_dim is not None else getattr(body, "latent_dim", None)
@@ -45,7 +43,7 @@ class GaussianEncoder(nn.Module):
         self.mean_head = nn.Linear(features, latent_dim)
 
     def forward(self, x: torch.Tensor) -> DiagonalGaussian:
-        from aelab.models.distributions import DiagonalGaussian  # here for the same reason as build above
+        from aelab.models.distributions import DiagonalGaussian  # here, not at the top: aelab.models imports Lightning
 
         features = self.body(x).flatten(1)
         return DiagonalGaussian(self.mean_head(features), self.log_var_head(features))

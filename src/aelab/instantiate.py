@@ -1,26 +1,55 @@
-"""Build the experiment loggers from config; W&B goes offline by itself when nobody is logged in.
+"""Building the run's parts from config dicts (``{_target_: ...}``): any object, the callbacks and the loggers.
 
-``offline: auto`` on a WandbLogger means: online when WANDB_MODE=online, WANDB_API_KEY, or a ``wandb login``
-entry in ~/.netrc says so, offline otherwise. An offline run never asks for a key and never hangs; its folder
-can be uploaded later with ``wandb sync``.
+Hydra wraps every exception raised while building in an InstantiationException, nested once per level; the
+user's mistake ("latent_dim must be positive") then hides three layers down. ``build`` re-raises the original.
+The AutoEncoder stores its parts as such dicts, so checkpoints reload without the Hydra config.
+
+W&B loggers get ``offline: auto``: online when WANDB_MODE=online, WANDB_API_KEY, or a ``wandb login`` entry in
+~/.netrc says so, offline otherwise. An offline run never asks for a key and never hangs; its folder can be uploaded
+later with ``wandb sync``.
+
+Lightning is imported inside the functions that need it, so the nets (which build their parts here) stay plain torch.
 """
 
 from __future__ import annotations
 
-import logging
 import netrc
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-import pytorch_lightning as pl
-from pytorch_lightning.loggers import Logger, WandbLogger
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import DictConfig
 
-from aelab.models.build import build
+if TYPE_CHECKING:
+    from pytorch_lightning import Callback
+    from pytorch_lightning.loggers import Logger
 
-log = logging.getLogger(__name__)
 WANDB_TARGETS = {"pytorch_lightning.loggers.WandbLogger", "lightning.pytorch.loggers.WandbLogger"}
+
+
+def build(spec: Any, **kwargs: Any) -> Any:
+    """An object from a ``{_target_: ...}`` mapping; anything else (a ready module) is returned as is."""
+    if not isinstance(spec, Mapping | DictConfig):
+        return spec
+    if "_target_" not in spec:
+        raise ValueError(f"cannot build {dict(spec)}: it has no _target_ naming the class to create")
+    try:
+        return instantiate(spec, _convert_="all", **kwargs)
+    except InstantiationException as err:
+        cause: BaseException = err
+        while isinstance(cause, InstantiationException) and cause.__cause__ is not None:
+            cause = cause.__cause__
+        if cause is err:
+            raise
+        raise cause.with_traceback(cause.__traceback__) from None
+
+
+def instantiate_callbacks(config: Mapping[str, Any] | None) -> list[Callback]:
+    """Callbacks from a ``{name: {_target_: ...}}`` mapping; set an entry to null to switch it off."""
+    return [build(spec) for spec in (config or {}).values() if spec is not None]
 
 
 def wandb_logged_in() -> bool:
@@ -54,6 +83,8 @@ def instantiate_loggers(config: Mapping[str, Any] | None, wandb_resume_id: str |
     ``wandb_resume_id`` (read from the checkpoint a run resumes from) makes W&B continue that run instead of
     starting a new one, unless the config names a run id itself.
     """
+    from pytorch_lightning.utilities import rank_zero_info
+
     loggers: list[Logger] = []
     for name, spec in (config or {}).items():
         if spec is None:
@@ -66,7 +97,7 @@ def instantiate_loggers(config: Mapping[str, Any] | None, wandb_resume_id: str |
             if wandb_resume_id and not spec.get("id"):
                 spec["id"], spec["resume"] = wandb_resume_id, "allow"
             if spec["offline"]:
-                pl.utilities.rank_zero_info(
+                rank_zero_info(
                     f"W&B: no login found (or WANDB_MODE=offline), logging offline under {spec.get('save_dir')}/wandb;"
                     " upload later with `wandb sync <run folder>`."
                 )
@@ -76,6 +107,8 @@ def instantiate_loggers(config: Mapping[str, Any] | None, wandb_resume_id: str |
 
 def finish_wandb(loggers: list[Logger]) -> None:
     """Close the W&B run so the next job of a multirun starts its own run."""
+    from pytorch_lightning.loggers import WandbLogger
+
     if any(isinstance(lg, WandbLogger) for lg in loggers):
         import wandb
 
