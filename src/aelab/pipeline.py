@@ -12,19 +12,19 @@ from typing import Any
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import LearningRateMonitor
-from pytorch_lightning.loggers import WandbLogger
 
 from aelab.baselines.pca import compare_with_pca, yardstick_name
 from aelab.callbacks.pca_baseline import PCABaseline, fit_and_score_pca
 from aelab.checkpoints import (
     CONFIG_KEY,
     WANDB_RUN_KEY,
+    ConfigInCheckpoint,
     check_same_model,
     load_checkpoint,
-    model_class_of,
+    load_model,
     run_dir_of,
 )
-from aelab.errors import CheckpointError, NonFiniteLossError, ShapeMismatchError
+from aelab.errors import NonFiniteLossError, ShapeMismatchError
 from aelab.instantiate import build, finish_wandb, instantiate_callbacks, instantiate_loggers
 from aelab.models.autoencoder import AutoEncoder
 
@@ -33,20 +33,6 @@ log = logging.getLogger(__name__)
 # Lightning notes these on every run; both are by design here (the model scales uint8 batches itself).
 for _message in (".*overridden `on_after_batch_transfer`.*", ".*smaller than the logging interval.*"):
     warnings.filterwarnings("ignore", message=_message)
-
-
-class ConfigInCheckpoint(pl.Callback):
-    """Stores the resolved run config (so evaluate.py can rebuild the same data) and the W&B run id (so a resumed
-    run continues the same W&B run) in every checkpoint."""
-
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.config = config
-
-    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
-        checkpoint[CONFIG_KEY] = self.config
-        wandb_logger = next((lg for lg in trainer.loggers if isinstance(lg, WandbLogger)), None)
-        if wandb_logger is not None and trainer.is_global_zero:
-            checkpoint[WANDB_RUN_KEY] = wandb_logger.version
 
 
 def to_container(cfg: Any) -> Any:
@@ -124,17 +110,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Recompute a checkpoint's test metrics and the PCA comparison, then (``report.enabled``) the report: figures,
     report.md and every analysis metric; metrics.json goes beside the run and into the report folder."""
-    checkpoint = load_checkpoint(cfg.ckpt_path)
-    model_class = model_class_of(checkpoint, cfg.ckpt_path)
-    try:
-        model = model_class.load_from_checkpoint(cfg.ckpt_path, map_location="cpu", weights_only=True)
-    except CheckpointError:
-        raise
-    except Exception as err:
-        raise CheckpointError(
-            f"{cfg.ckpt_path} does not hold an aelab AutoEncoder ({type(err).__name__}: {err}); "
-            "use a checkpoint written by train.py."
-        ) from err
+    model, checkpoint = load_model(cfg.ckpt_path)
     data_cfg = cfg.get("data") or checkpoint.get(CONFIG_KEY, {}).get("data")
     if not data_cfg:
         raise ValueError(f"{cfg.ckpt_path} does not record its data; choose it with data=<name>")

@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aelab.checkpoints import MODEL_CLASS_KEY
-from aelab.errors import CheckpointError, NonFiniteLossError, ShapeMismatchError
+from aelab.checkpoints import MODEL_CLASS_KEY, check_model_kind, class_path
+from aelab.errors import NonFiniteLossError, ShapeMismatchError
 from aelab.instantiate import build
 from aelab.models.metrics import CodeStatistics, code_statistics, image_metrics, reconstruction_loss
 from aelab.models.penalties import Penalty, StepOutputs
@@ -26,10 +26,6 @@ from aelab.models.penalties import Penalty, StepOutputs
 Spec = Mapping[str, Any] | nn.Module
 
 DEFAULT_OPTIMIZER = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 1e-3}
-
-
-def class_path(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def build_penalties(penalties: Mapping[str, Spec | None] | Sequence[Spec]) -> nn.ModuleDict:
@@ -294,13 +290,7 @@ class AutoEncoder(pl.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Refuse weights written by another kind of model (a VAE asked to load a deterministic AE, or back)."""
-        saved = checkpoint.get(MODEL_CLASS_KEY)
-        if saved is not None and saved != class_path(type(self)):
-            raise CheckpointError(
-                f"this checkpoint was written by {saved.rsplit('.', 1)[-1]} but is being loaded into "
-                f"{type(self).__name__} ('{self.name}'): the two are different kinds of model. Pass the model= it "
-                "was trained with, or drop ckpt_path to start fresh."
-            )
+        check_model_kind(checkpoint, self, "this checkpoint")
 
     def configure_optimizers(self) -> Any:
         optimizer = build(self.hparams.optimizer or DEFAULT_OPTIMIZER)(params=self.parameters())
