@@ -29,6 +29,13 @@ if TYPE_CHECKING:
 
 WANDB_TARGETS = {"pytorch_lightning.loggers.WandbLogger", "lightning.pytorch.loggers.WandbLogger"}
 
+# Checkpoints store their parts as _target_ paths; these classes have moved since some were written, and such
+# checkpoints still load.
+MOVED_TARGETS = {
+    f"aelab.data.corruption.{name}": f"aelab.nets.corruption.{name}"
+    for name in ("GaussianNoise", "SaltAndPepper", "Masking")
+}
+
 
 def build(spec: Any, **kwargs: Any) -> Any:
     """An object from a ``{_target_: ...}`` mapping; anything else (a ready module) is returned as is."""
@@ -36,6 +43,8 @@ def build(spec: Any, **kwargs: Any) -> Any:
         return spec
     if "_target_" not in spec:
         raise ValueError(f"cannot build {dict(spec)}: it has no _target_ naming the class to create")
+    if spec["_target_"] in MOVED_TARGETS:
+        spec = {**spec, "_target_": MOVED_TARGETS[spec["_target_"]]}
     try:
         return instantiate(spec, _convert_="all", **kwargs)
     except InstantiationException as err:

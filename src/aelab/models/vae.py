@@ -16,10 +16,9 @@ import torch
 from torch import nn
 
 from aelab.models.autoencoder import AutoEncoder, Spec
-from aelab.models.distributions import DiagonalGaussian
 from aelab.models.metrics import CodeStatistics
 from aelab.models.penalties import StepOutputs
-from aelab.nets.gaussian import PosteriorMean
+from aelab.nets.gaussian import DiagonalGaussian, PosteriorMean
 
 
 class VAE(AutoEncoder):
