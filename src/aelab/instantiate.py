@@ -32,8 +32,14 @@ WANDB_TARGETS = {"pytorch_lightning.loggers.WandbLogger", "lightning.pytorch.log
 # Checkpoints store their parts as _target_ paths; these classes have moved since some were written, and such
 # checkpoints still load.
 MOVED_TARGETS = {
-    f"aelab.data.corruption.{name}": f"aelab.nets.corruption.{name}"
-    for name in ("GaussianNoise", "SaltAndPepper", "Masking")
+    **{
+        f"aelab.data.corruption.{n}": f"aelab.nets.corruption.{n}"
+        for n in ("GaussianNoise", "SaltAndPepper", "Masking")
+    },
+    **{f"aelab.models.sparsity.{n}": f"aelab.models.penalties.{n}" for n in ("L1Activity", "KLSparsity")},
+    "aelab.models.sparsity.KSparse": "aelab.models.code_transforms.KSparse",
+    "aelab.models.contractive.Contractive": "aelab.models.penalties.Contractive",
+    "aelab.models.weight_penalties.ParameterL2": "aelab.models.penalties.ParameterL2",
 }
 
 

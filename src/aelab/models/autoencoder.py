@@ -21,27 +21,11 @@ from aelab.checkpoints import MODEL_CLASS_KEY, check_model_kind, class_path
 from aelab.errors import NonFiniteLossError, ShapeMismatchError
 from aelab.instantiate import build
 from aelab.models.metrics import CodeStatistics, code_statistics, image_metrics, reconstruction_loss
-from aelab.models.penalties import Penalty, StepOutputs
+from aelab.models.penalties import StepOutputs, build_penalties
 
 Spec = Mapping[str, Any] | nn.Module
 
 DEFAULT_OPTIMIZER = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 1e-3}
-
-
-def build_penalties(penalties: Mapping[str, Spec | None] | Sequence[Spec]) -> nn.ModuleDict:
-    """Penalties by log name. A mapping (as the ``penalty=`` config group writes it) names them by key and skips
-    entries set to null; a list names them by each penalty's ``name``."""
-    if isinstance(penalties, Mapping):
-        named = {key: build(spec) for key, spec in penalties.items() if spec is not None}
-    else:
-        built = [build(spec) for spec in penalties]
-        named = {p.name: p for p in built}
-        if len(named) != len(built):
-            raise ValueError(f"two penalties share a name: {[p.name for p in built]}; give them as a mapping")
-    for key, penalty in named.items():
-        if not isinstance(penalty, Penalty):
-            raise ValueError(f"penalty {key!r} is a {type(penalty).__name__}, not an aelab Penalty")
-    return nn.ModuleDict(named)
 
 
 class AutoEncoder(pl.LightningModule):
