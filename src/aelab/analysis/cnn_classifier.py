@@ -10,6 +10,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from aelab.analysis.codes import iterate_float_batches
+from aelab.data.tensor_data import to_unit_float
 
 
 class SmallCNN(nn.Module):
@@ -58,7 +59,7 @@ def train_cnn(
         order = torch.randperm(len(images_uint8), generator=generator)
         for start in range(0, len(order), batch_size):
             index = order[start : start + batch_size]
-            x = images_uint8[index].to(device).float().div_(255.0)
+            x = to_unit_float(images_uint8[index], device)
             loss = F.cross_entropy(cnn(x), labels[index].to(device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

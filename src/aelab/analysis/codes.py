@@ -6,13 +6,15 @@ from collections.abc import Callable, Iterator
 
 import torch
 
+from aelab.data.tensor_data import to_unit_float
+
 
 def iterate_float_batches(
     images_uint8: torch.Tensor, batch_size: int, device: torch.device | str = "cpu"
 ) -> Iterator[torch.Tensor]:
     """uint8 (N, C, H, W) -> float [0, 1] batches on ``device``."""
     for start in range(0, len(images_uint8), batch_size):
-        yield images_uint8[start : start + batch_size].to(device).float().div_(255.0)
+        yield to_unit_float(images_uint8[start : start + batch_size], device)
 
 
 @torch.no_grad()

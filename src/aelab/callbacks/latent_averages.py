@@ -9,8 +9,11 @@ import pytorch_lightning as pl
 import torch
 
 from aelab.analysis.codes import encode_images
-from aelab.callbacks.common import eval_mode, is_due, seeded_subset, split_tensors
+from aelab.callbacks.common import eval_mode, is_due
 from aelab.callbacks.image_logging import image_grid, log_image_grid
+from aelab.data.base import split_of
+from aelab.data.splits import seeded_subset
+from aelab.data.tensor_data import to_unit_float
 
 
 class LatentAverages(pl.Callback):
@@ -25,7 +28,7 @@ class LatentAverages(pl.Callback):
             return
         with eval_mode(pl_module):
             pair_rows, class_rows = latent_average_panels(
-                pl_module, *split_tensors(trainer, "val"), self.num_pairs, self.seed
+                pl_module, *split_of(trainer.datamodule, "val").take(), self.num_pairs, self.seed
             )
         log_image_grid(
             trainer,
@@ -44,7 +47,7 @@ def latent_average_panels(
     num_pairs = max(1, min(num_pairs, len(images) // 2))  # small validation splits give fewer pairs
     idx = seeded_subset(len(images), 2 * num_pairs, seed)
     a, b = images[idx[:num_pairs]], images[idx[num_pairs : 2 * num_pairs]]
-    a_f, b_f = (t.to(device).float().div(255.0) for t in (a, b))
+    a_f, b_f = (to_unit_float(t, device) for t in (a, b))
     mean_code = (model.encode(a_f) + model.encode(b_f)) / 2
     pair_rows = [a_f, b_f, model.decode(mean_code)]
 

@@ -14,7 +14,9 @@ import pytorch_lightning as pl
 from aelab.analysis.codes import encode_images
 from aelab.analysis.probes import fit_probe
 from aelab.baselines.pca import PCA, evaluate_pca
-from aelab.callbacks.common import seeded_subset, split_size, split_tensors
+from aelab.data.base import split_of
+from aelab.data.splits import seeded_subset
+from aelab.data.tensor_data import to_unit_float
 
 log = logging.getLogger(__name__)
 
@@ -64,22 +66,22 @@ def fit_and_score_pca(
 ) -> tuple[PCA, dict[str, float]]:
     """PCA-k fit on (a seeded subset of) train, its val/test reconstruction metrics and probe accuracy."""
     requested_k = k
-    n_train = split_size(trainer, "train")
-    fit_x, _ = split_tensors(trainer, "train", seeded_subset(n_train, max_fit_samples, seed))
+    train = split_of(trainer.datamodule, "train")
+    fit_x, _ = train.take(seeded_subset(len(train), max_fit_samples, seed))
     if k > len(fit_x):
         log.warning(
             "PCA-%d needs at least %d training images; fitting PCA-%d on the %d there are", k, k, len(fit_x), len(fit_x)
         )
         k = len(fit_x)
-    pca = PCA(k).fit(fit_x.float().div(255.0))
+    pca = PCA(k).fit(to_unit_float(fit_x))
     del fit_x
     metrics: dict[str, float] = {"pca/k": float(k), "pca/k_requested": float(requested_k)}
     for split in ("val", "test"):
-        images, _ = split_tensors(trainer, split)
+        images, _ = split_of(trainer.datamodule, split).take()
         metrics |= evaluate_pca(pca, images).as_metrics(f"pca/{split}_")
-    probe_x, probe_y = split_tensors(trainer, "train", seeded_subset(n_train, probe_train_samples, seed))
+    probe_x, probe_y = train.take(seeded_subset(len(train), probe_train_samples, seed))
     probe = fit_probe(encode_images(pca.encode, probe_x), probe_y, max_iter=probe_max_iter)
     for split, key in (("val", "pca/probe_acc"), ("test", "pca/probe_test_acc")):
-        images, labels = split_tensors(trainer, split)
+        images, labels = split_of(trainer.datamodule, split).take()
         metrics[key] = float(probe.score(encode_images(pca.encode, images).numpy(), labels.numpy()))
     return pca, metrics

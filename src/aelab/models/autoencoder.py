@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from aelab.checkpoints import MODEL_CLASS_KEY, check_model_kind, class_path
+from aelab.data.tensor_data import to_unit_float
 from aelab.errors import NonFiniteLossError, ShapeMismatchError
 from aelab.instantiate import build
 from aelab.models.metrics import CodeStatistics, code_statistics, image_metrics, reconstruction_loss
@@ -175,7 +176,7 @@ class AutoEncoder(pl.LightningModule):
         """Data modules hand out uint8; scale to float [0, 1] here, on the device, after the copy."""
         x, y = batch
         if x.dtype == torch.uint8:
-            x = x.float().div_(255.0)
+            x = to_unit_float(x)
         if self.hparams.channels_last and x.ndim == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         return x, y

@@ -27,7 +27,8 @@ from aelab.analysis.embeddings import class_separation, tsne_2d
 from aelab.analysis.interpolation import decoded_class_means, decoded_midpoints, interpolate
 from aelab.analysis.retrieval import nearest_neighbours, precision_at_k
 from aelab.baselines.pca import PCA
-from aelab.callbacks.common import seeded_subset
+from aelab.data.splits import seeded_subset
+from aelab.data.tensor_data import to_unit_float
 from aelab.report import figures
 from aelab.report.writer import ReportFigure, findings, write_markdown
 
@@ -152,7 +153,7 @@ class ReportInputs:
         return int(self.settings["dpi"])
 
     def floats(self, images_uint8: torch.Tensor) -> torch.Tensor:
-        return images_uint8.to(self.device).float().div(255.0)
+        return to_unit_float(images_uint8, self.device)
 
 
 def reconstructions_section(inp: ReportInputs) -> tuple[dict[str, float], Path]:
@@ -261,8 +262,8 @@ def retrieval_section(inp: ReportInputs) -> tuple[dict[str, float], Path]:
     rows = torch.tensor(list(first_of_class.values())[: int(r["num_shown"])], dtype=torch.long)
     shown = queries[rows]
     path = figures.retrieval_examples(
-        inp.test_x[shown].float().div(255.0),
-        *(inp.gallery_x[neighbours[n][rows]].float().div(255.0) for n in ("ae", "pca")),
+        to_unit_float(inp.test_x[shown]),
+        *(to_unit_float(inp.gallery_x[neighbours[n][rows]]) for n in ("ae", "pca")),
         *(inp.gallery_y[neighbours[n][rows]] != inp.test_y[shown][:, None] for n in ("ae", "pca")),
         f"Test queries and their {k} nearest training images by code (red frame: another class)",
         inp.out_dir / "retrieval.png",
