@@ -13,8 +13,8 @@ import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import LearningRateMonitor
 
-from aelab.baselines.pca import compare_with_pca, yardstick_name
-from aelab.callbacks.pca_baseline import PCABaseline, fit_and_score_pca
+from aelab.baselines.pca import ae_vs_pca_line, compare_with_pca, fit_and_score_pca
+from aelab.callbacks.pca_baseline import PCABaseline
 from aelab.checkpoints import (
     CONFIG_KEY,
     WANDB_RUN_KEY,
@@ -47,11 +47,6 @@ def check_data_fits_model(datamodule: pl.LightningDataModule, model: AutoEncoder
             f"{getattr(datamodule, 'name', '')} gives {list(data_shape)}. Leave model.input_shape at ${{data.shape}} "
             "or choose a model whose net accepts this data."
         )
-
-
-def ae_vs_pca_line(metrics: Mapping[str, float]) -> str:
-    ae, pca, name = metrics["test/mse"], metrics["pca/test_mse_yardstick"], yardstick_name(metrics)
-    return f"AE test MSE {ae:.5f} | {name} test MSE {pca:.5f} | AE/PCA ratio {ae / pca:.3f} (below 1: the AE wins)"
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
@@ -121,7 +116,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     try:
         trainer.test(model, datamodule=datamodule)
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
-        pca, pca_metrics = fit_and_score_pca(trainer, model.latent_dim, **cfg.pca)
+        pca, pca_metrics = fit_and_score_pca(datamodule, model.latent_dim, **cfg.pca)
         metrics |= pca_metrics
         metrics |= compare_with_pca(metrics, model.output_in_unit_range)
         print(ae_vs_pca_line(metrics))
