@@ -27,6 +27,7 @@ from aelab.checkpoints import (
 from aelab.errors import NonFiniteLossError, ShapeMismatchError
 from aelab.instantiate import build, finish_wandb, instantiate_callbacks, instantiate_loggers
 from aelab.models.autoencoder import AutoEncoder
+from aelab.panels import log_figure
 
 log = logging.getLogger(__name__)
 
@@ -157,12 +158,12 @@ def write_report(
 ) -> Any:
     """The evaluation report (figures, report.md) of ``model`` vs ``pca``; the figures also go to the loggers."""
     from aelab.report.make import make_report  # imported here: matplotlib and t-SNE serve the report only
-    from aelab.report.panels import log_figures
 
     held_out = datamodule.excluded_class_indices(datamodule.hparams.get("exclude_classes"))
     report = make_report(
         model, pca, datamodule, cfg.report, metrics, report_dir, held_out, {"ckpt_path": str(cfg.ckpt_path)}
     )
-    log_figures(loggers, report.figures)
+    for figure in report.figures:
+        log_figure(loggers, f"report/{figure.key}", figure.path, figure.sentence)
     print(f"report: {report.markdown} ({report.metrics['report/seconds']:.0f} s)")
     return report
