@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import warnings
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +23,9 @@ from aelab.checkpoints import (
     load_model,
     run_dir_of,
 )
-from aelab.errors import NonFiniteLossError, ShapeMismatchError
+from aelab.errors import NonFiniteLossError
 from aelab.instantiate import build, finish_wandb, instantiate_callbacks, instantiate_loggers
 from aelab.models.autoencoder import AutoEncoder
-from aelab.panels import log_figure
 
 log = logging.getLogger(__name__)
 
@@ -36,27 +34,13 @@ for _message in (".*overridden `on_after_batch_transfer`.*", ".*smaller than the
     warnings.filterwarnings("ignore", message=_message)
 
 
-def to_container(cfg: Any) -> Any:
-    return OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else cfg
-
-
-def check_data_fits_model(datamodule: pl.LightningDataModule, model: AutoEncoder) -> None:
-    data_shape = tuple(datamodule.shape)
-    if tuple(model.input_shape) != data_shape:
-        raise ShapeMismatchError(
-            f"model {model.name} takes inputs of shape {list(model.input_shape)} but data "
-            f"{getattr(datamodule, 'name', '')} gives {list(data_shape)}. Leave model.input_shape at ${{data.shape}} "
-            "or choose a model whose net accepts this data."
-        )
-
-
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit the configured autoencoder, test it, and report it against PCA at the same code size."""
     if cfg.get("seed") is not None:
         pl.seed_everything(cfg.seed, workers=True)
     datamodule = build(cfg.data)
     model: AutoEncoder = build(cfg.model)
-    check_data_fits_model(datamodule, model)
+    model.check_data(datamodule)
     resume_run_id = None
     if cfg.get("ckpt_path"):
         checkpoint = load_checkpoint(cfg.ckpt_path)
@@ -70,7 +54,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         callbacks = [cb for cb in callbacks if not isinstance(cb, LearningRateMonitor)]
     if not any(isinstance(cb, PCABaseline) for cb in callbacks):
         callbacks.append(PCABaseline())  # the yardstick is part of every run
-    resolved = to_container(cfg)
+    resolved = OmegaConf.to_container(cfg, resolve=True)
     callbacks.append(ConfigInCheckpoint(resolved))
     trainer: pl.Trainer = build(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     for logger in trainer.loggers:
@@ -111,7 +95,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     if not data_cfg:
         raise ValueError(f"{cfg.ckpt_path} does not record its data; choose it with data=<name>")
     datamodule = build(data_cfg)
-    check_data_fits_model(datamodule, model)
+    model.check_data(datamodule)
     loggers = instantiate_loggers(cfg.get("logger"))
     trainer: pl.Trainer = build(cfg.trainer, logger=loggers or False, callbacks=[])
     try:
@@ -127,7 +111,11 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         report_cfg = cfg.get("report") or {}
         if report_cfg.get("enabled", False):
             report_dir = Path(report_cfg.get("dir") or run_dir / "report")
-            report = write_report(cfg, model, pca, datamodule, metrics, report_dir, trainer.loggers)
+            from aelab.report.make import write_report  # here: matplotlib and t-SNE serve the report only
+
+            report = write_report(
+                cfg.report, cfg.ckpt_path, model, pca, datamodule, metrics, report_dir, trainer.loggers
+            )
             metrics |= report.metrics
             record["anomaly/classes"] = report.anomaly_classes
             record["report/figures"] = {f.key: f.path.name for f in report.figures}
@@ -145,25 +133,3 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         return metrics
     finally:
         finish_wandb(trainer.loggers)
-
-
-def write_report(
-    cfg: DictConfig,
-    model: AutoEncoder,
-    pca: Any,
-    datamodule: pl.LightningDataModule,
-    metrics: Mapping[str, float],
-    report_dir: Path,
-    loggers: list,
-) -> Any:
-    """The evaluation report (figures, report.md) of ``model`` vs ``pca``; the figures also go to the loggers."""
-    from aelab.report.make import make_report  # imported here: matplotlib and t-SNE serve the report only
-
-    held_out = datamodule.excluded_class_indices(datamodule.hparams.get("exclude_classes"))
-    report = make_report(
-        model, pca, datamodule, cfg.report, metrics, report_dir, held_out, {"ckpt_path": str(cfg.ckpt_path)}
-    )
-    for figure in report.figures:
-        log_figure(loggers, f"report/{figure.key}", figure.path, figure.sentence)
-    print(f"report: {report.markdown} ({report.metrics['report/seconds']:.0f} s)")
-    return report

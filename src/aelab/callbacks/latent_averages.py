@@ -9,10 +9,11 @@ import pytorch_lightning as pl
 import torch
 
 from aelab.analysis.interpolation import decoded_class_means, decoded_midpoints
-from aelab.callbacks.common import eval_mode, is_due
+from aelab.callbacks.common import is_due
 from aelab.data.base import split_of
 from aelab.data.splits import seeded_subset
 from aelab.data.tensor_data import to_unit_float
+from aelab.nets.modes import eval_mode
 from aelab.panels import image_grid, log_image_grid
 
 

@@ -6,9 +6,10 @@ import pytorch_lightning as pl
 
 from aelab.analysis.codes import encode_images
 from aelab.analysis.probes import probe_accuracy
-from aelab.callbacks.common import eval_mode, is_due
+from aelab.callbacks.common import is_due
 from aelab.data.base import split_of
 from aelab.data.splits import seeded_subset
+from aelab.nets.modes import eval_mode
 
 
 class LatentProbe(pl.Callback):

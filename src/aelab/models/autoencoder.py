@@ -23,6 +23,7 @@ from aelab.errors import NonFiniteLossError, ShapeMismatchError
 from aelab.instantiate import build
 from aelab.models.metrics import CodeStatistics, code_statistics, image_metrics, reconstruction_loss
 from aelab.models.penalties import StepOutputs, build_penalties
+from aelab.nets.modes import eval_mode
 
 Spec = Mapping[str, Any] | nn.Module
 
@@ -80,15 +81,10 @@ class AutoEncoder(pl.LightningModule):
 
     def _bind_regularisers(self) -> None:
         """Let each penalty (and the code transform) check the built model now, before any training."""
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                for part in [*self.penalties.values(), self.code_transform]:
-                    if part is not None and hasattr(part, "bind"):
-                        part.bind(self)
-        finally:
-            self.train(was_training)
+        with eval_mode(self):
+            for part in [*self.penalties.values(), self.code_transform]:
+                if part is not None and hasattr(part, "bind"):
+                    part.bind(self)
 
     @property
     def output_in_unit_range(self) -> bool:
@@ -101,27 +97,22 @@ class AutoEncoder(pl.LightningModule):
     def _check_shapes(self) -> tuple[int, ...]:
         """Run two dummy images through the nets now, so a shape error names both shapes at construction."""
         probe = torch.zeros(2, *self.input_shape)
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                try:
-                    z = self._probe_code(probe)
-                except RuntimeError as err:
-                    raise ShapeMismatchError(
-                        f"model {self.name}: the encoder does not accept inputs of shape {list(self.input_shape)} "
-                        f"({math.prod(self.input_shape)} values): {err}. The model's input_shape must match "
-                        "data.shape; check the encoder's settings."
-                    ) from err
-                try:
-                    x_hat = self.decoder(z)
-                except RuntimeError as err:
-                    raise ShapeMismatchError(
-                        f"model {self.name}: the decoder does not accept the encoder's codes of shape "
-                        f"{list(z.shape[1:])}: {err}"
-                    ) from err
-        finally:
-            self.train(was_training)
+        with eval_mode(self):
+            try:
+                z = self._probe_code(probe)
+            except RuntimeError as err:
+                raise ShapeMismatchError(
+                    f"model {self.name}: the encoder does not accept inputs of shape {list(self.input_shape)} "
+                    f"({math.prod(self.input_shape)} values): {err}. The model's input_shape must match "
+                    "data.shape; check the encoder's settings."
+                ) from err
+            try:
+                x_hat = self.decoder(z)
+            except RuntimeError as err:
+                raise ShapeMismatchError(
+                    f"model {self.name}: the decoder does not accept the encoder's codes of shape "
+                    f"{list(z.shape[1:])}: {err}"
+                ) from err
         if tuple(x_hat.shape[1:]) != self.input_shape:
             raise ShapeMismatchError(
                 f"model {self.name}: the decoder outputs images of shape {list(x_hat.shape[1:])} but the input "
@@ -140,6 +131,16 @@ class AutoEncoder(pl.LightningModule):
                 "with VAE.load_from_checkpoint (evaluate.py picks the right class itself)."
             )
         return z
+
+    def check_data(self, datamodule: Any) -> None:
+        """Refuse a data module whose images are not the shape this model takes, before anything is built for it."""
+        data_shape = tuple(datamodule.shape)
+        if self.input_shape != data_shape:
+            raise ShapeMismatchError(
+                f"model {self.name} takes inputs of shape {list(self.input_shape)} but data "
+                f"{getattr(datamodule, 'name', '')} gives {list(data_shape)}. Leave model.input_shape at ${{data.shape}} "
+                "or choose a model whose net accepts this data."
+            )
 
     # -- the model as a tool ---------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -227,10 +228,8 @@ class AutoEncoder(pl.LightningModule):
         return loss
 
     def _logs_this_step(self) -> bool:
-        """Log only on the steps the logger writes: each self.log costs ~0.7 ms, more than a small net's step.
-
-        Lightning writes step metrics when (batches stepped + 1) % log_every_n_steps == 0 (and at fast_dev_run).
-        """
+        """Log only on the steps Lightning writes, (batches stepped + 1) % log_every_n_steps == 0 and fast_dev_run:
+        each self.log call costs more than a small net's whole training step."""
         trainer = self.trainer
         every = max(trainer.log_every_n_steps, 1)
         return bool(trainer.fast_dev_run) or (self.global_step + 1) % every == 0
