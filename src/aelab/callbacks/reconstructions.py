@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytorch_lightning as pl
 
 from aelab.callbacks.common import is_due
+from aelab.callbacks.pca_baseline import PCABaseline
 from aelab.data.base import split_of
 from aelab.data.splits import seeded_subset
 from aelab.data.tensor_data import to_unit_float
@@ -14,8 +15,6 @@ from aelab.panels import image_grid, log_image_grid
 
 def find_pca(trainer: pl.Trainer):
     """The PCA fitted by a PCABaseline callback of this trainer, if there is one."""
-    from aelab.callbacks.pca_baseline import PCABaseline
-
     baseline = next((cb for cb in trainer.callbacks if isinstance(cb, PCABaseline)), None)
     return baseline.pca if baseline is not None else None
 
