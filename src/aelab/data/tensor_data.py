@@ -51,7 +51,7 @@ class ImageTensorDataset(Dataset):
 
     def __getitems__(self, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
         rows = self._rows(torch.as_tensor(indices, dtype=torch.long))
-        # index_select is a single gather kernel; advanced indexing (images[rows]) is ~10x slower on uint8 images
+        # index_select is a single gather kernel, far quicker than advanced indexing (images[rows]) on uint8 images
         return torch.index_select(self._images, 0, rows), torch.index_select(self._labels, 0, rows)
 
     def take(self, index: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -66,8 +66,7 @@ def cpu_threads(n: int | None) -> Iterator[None]:
     """At most ``n`` torch and OpenMP/BLAS threads inside the block (None: unchanged).
 
     The report's pieces are small (a CNN on 28x28 images, t-SNE of a thousand points); on a CPU shared with other
-    work, two threads waiting on each other made them 10-35x slower than one (measured: 2 CNN epochs 38 s vs 1.1 s,
-    t-SNE of 1000 points 22 s vs 2.5 s, on 2 busy cores).
+    work, threads waiting on each other make them many times slower than one thread.
     """
     if n is None:
         yield
