@@ -3,13 +3,11 @@ reconstructions; the accuracy it keeps says how much of what a classifier needs 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from aelab.analysis.codes import iterate_float_batches
+from aelab.analysis.codes import Batchwise, iterate_float_batches
 from aelab.data.tensor_data import to_unit_float
 
 
@@ -72,7 +70,7 @@ def cnn_accuracy(
     cnn: nn.Module,
     images_uint8: torch.Tensor,
     labels: torch.Tensor,
-    transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    transform: Batchwise | None = None,
     batch_size: int = 512,
     device: torch.device | str = "cpu",
 ) -> float:

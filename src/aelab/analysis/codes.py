@@ -8,6 +8,10 @@ import torch
 
 from aelab.data.tensor_data import to_unit_float
 
+# An encoder, a decoder or a whole reconstruction, as the analyses take them: a batch in, a batch out. Any model's
+# (or PCA's) bound method fits, so analyses never need the model itself.
+Batchwise = Callable[[torch.Tensor], torch.Tensor]
+
 
 def iterate_float_batches(
     images_uint8: torch.Tensor, batch_size: int, device: torch.device | str = "cpu"
@@ -19,10 +23,7 @@ def iterate_float_batches(
 
 @torch.no_grad()
 def encode_images(
-    encode: Callable[[torch.Tensor], torch.Tensor],
-    images_uint8: torch.Tensor,
-    batch_size: int = 1024,
-    device: torch.device | str = "cpu",
+    encode: Batchwise, images_uint8: torch.Tensor, batch_size: int = 1024, device: torch.device | str = "cpu"
 ) -> torch.Tensor:
     """Flat float32 codes (N, k) on the CPU."""
     codes = [encode(x).flatten(1).float().cpu() for x in iterate_float_batches(images_uint8, batch_size, device)]

@@ -4,18 +4,16 @@ give the double exposure of the two."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 
-from aelab.analysis.codes import encode_images
+from aelab.analysis.codes import Batchwise, encode_images
 from aelab.nets.latent import class_mean_codes, codes_between, mean_code
 
 
 @torch.no_grad()
 def interpolate(
-    encode: Callable[[torch.Tensor], torch.Tensor],
-    decode: Callable[[torch.Tensor], torch.Tensor],
+    encode: Batchwise,
+    decode: Batchwise,
     a: torch.Tensor,
     b: torch.Tensor,
     steps: int,
@@ -31,8 +29,8 @@ def interpolate(
 
 @torch.no_grad()
 def decoded_midpoints(
-    encode: Callable[[torch.Tensor], torch.Tensor],
-    decode: Callable[[torch.Tensor], torch.Tensor],
+    encode: Batchwise,
+    decode: Batchwise,
     a: torch.Tensor,
     b: torch.Tensor,
 ) -> torch.Tensor:
@@ -42,8 +40,8 @@ def decoded_midpoints(
 
 @torch.no_grad()
 def decoded_class_means(
-    encode: Callable[[torch.Tensor], torch.Tensor],
-    decode: Callable[[torch.Tensor], torch.Tensor],
+    encode: Batchwise,
+    decode: Batchwise,
     images_uint8: torch.Tensor,
     labels: torch.Tensor,
     batch_size: int = 512,

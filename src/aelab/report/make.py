@@ -22,10 +22,12 @@ from aelab.baselines.pca import PCA
 from aelab.panels import log_figure
 from aelab.report.sections import (
     Section,
+    ae_codec,
     anomaly_section,
     cnn_section,
     compression_section,
     latent_sections,
+    pca_codec,
     reconstructions_section,
     report_inputs,
     retrieval_section,
@@ -117,7 +119,9 @@ def make_report(
         out_dir.mkdir(parents=True, exist_ok=True)
         class_names = list(datamodule.class_names)
         anomaly, unseen = anomaly_classes_for(held_out_classes, int(settings["anomaly_class"]), class_names)
-        inp = report_inputs(model, pca, datamodule, settings, base_metrics, device, out_dir)
+        clip = base_metrics.get("pca/yardstick_clipped", 0.0) > 0  # PCA as the AE's yardstick: see baselines/pca.py
+        codecs = {"ae": ae_codec(model), "pca": pca_codec(pca, datamodule.shape, clip)}
+        inp = report_inputs(codecs, datamodule, settings, int(base_metrics["pca/k"]), device, out_dir)
         metrics: dict[str, float] = {}
         paths: dict[str, Path] = {}
         seconds: dict[str, float] = {}

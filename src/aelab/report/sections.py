@@ -7,7 +7,7 @@ codecs, the splits, and the codes computed once) and returns a ``Section``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from torch import nn
 
 from aelab.analysis.anomaly import anomaly_auroc, anomaly_mask, reconstruction_errors
 from aelab.analysis.cnn_classifier import cnn_accuracy, predict, train_cnn
-from aelab.analysis.codes import encode_images
+from aelab.analysis.codes import Batchwise, encode_images
 from aelab.analysis.compression import compression_scores
 from aelab.analysis.embeddings import class_separation, tsne_2d
 from aelab.analysis.interpolation import decoded_class_means, decoded_midpoints, interpolate
@@ -32,9 +32,9 @@ from aelab.report import figures
 class Codec:
     """The three views of a dimensionality reducer the analyses need, all on float batches on one device."""
 
-    encode: Callable[[torch.Tensor], torch.Tensor]
-    decode: Callable[[torch.Tensor], torch.Tensor]
-    reconstruct: Callable[[torch.Tensor], torch.Tensor]
+    encode: Batchwise
+    decode: Batchwise
+    reconstruct: Batchwise
 
 
 def ae_codec(model: nn.Module) -> Codec:
@@ -97,19 +97,11 @@ class ReportInputs:
 
 
 def report_inputs(
-    model: nn.Module,
-    pca: PCA,
-    datamodule: Any,
-    settings: Mapping[str, Any],
-    base_metrics: Mapping[str, float],
-    device: torch.device,
-    out_dir: Path,
+    codecs: dict[str, Codec], datamodule: Any, settings: Mapping[str, Any], k: int, device: torch.device, out_dir: Path
 ) -> ReportInputs:
-    """The codecs of ``model`` (already on ``device``) and ``pca`` (clipped to [0, 1] when that is the AE's
-    yardstick), the test split, the retrieval gallery, and the codes of both, computed once for every section."""
+    """The test split, the retrieval gallery and the codes of both codecs ("ae", "pca") on them, computed once for
+    every section."""
     class_names = list(datamodule.class_names)
-    clip = base_metrics.get("pca/yardstick_clipped", 0.0) > 0
-    codecs = {"ae": ae_codec(model), "pca": pca_codec(pca, datamodule.shape, clip)}
     train, test = datamodule.splits["train"], datamodule.splits["test"]
     seed, batch_size = int(settings["seed"]), int(settings["batch_size"])
     gallery_x, gallery_y = train.take(seeded_subset(len(train), int(settings["retrieval"]["gallery_samples"]), seed))
@@ -117,7 +109,7 @@ def report_inputs(
     return ReportInputs(
         codecs=codecs,
         class_names=class_names,
-        k=int(base_metrics["pca/k"]),
+        k=k,
         test_x=test.images,
         test_y=test.labels,
         seen=seen,
