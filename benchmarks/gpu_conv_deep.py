@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
 
-from aelab.models.build import build
+from aelab.instantiate import build
 from benchmarks.common import ROOT, machine
 
 VARIANTS = {  # key: (label, bf16 autocast, channels_last, torch.compile)

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
 
-from aelab.models.build import build
+from aelab.instantiate import build
 from benchmarks.common import ROOT, machine, run_train
 from benchmarks.intel_cache import DEFAULT_TREE, intel_tree
 

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
 
-from aelab.models.build import build
+from aelab.instantiate import build
 from aelab.models.metrics import image_metrics
 from benchmarks.common import ROOT, data_overrides, machine, run_train
 

@@ -7,7 +7,7 @@ import pytorch_lightning as pl
 import torch
 
 from aelab.data.augment import BatchAugment, build_augment
-from aelab.models.build import build
+from aelab.instantiate import build
 from aelab.pipeline import train
 from tests.image_trees import make_intel_tree
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from aelab.errors import ShapeMismatchError
-from aelab.models.build import build
+from aelab.instantiate import build
 from aelab.models.metrics import RoundedAccuracy
 from aelab.nets.conv_deep import DeepConvDecoder, DeepConvEncoder
 from aelab.pipeline import train

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from aelab.data.corruption import GaussianNoise, Masking, SaltAndPepper
-from aelab.models.build import build
+from aelab.instantiate import build
+from aelab.nets.corruption import GaussianNoise, Masking, SaltAndPepper
 from aelab.pipeline import train
 
 

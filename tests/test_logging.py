@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from aelab.loggers import resolve_wandb_offline
+from aelab.instantiate import resolve_wandb_offline
 from aelab.pipeline import train
 
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from aelab.errors import ShapeMismatchError
+from aelab.instantiate import build
 from aelab.models.autoencoder import AutoEncoder
-from aelab.models.build import build
 from aelab.nets import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder
 
 

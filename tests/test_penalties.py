@@ -9,10 +9,11 @@ import torch
 from hydra.errors import MissingConfigException
 
 from aelab.data.mnist import load_embedded_sample
+from aelab.instantiate import build
 from aelab.models.autoencoder import AutoEncoder
-from aelab.models.build import build
-from aelab.models.contractive import Contractive, closed_form_frobenius, exact_frobenius, projected_frobenius
-from aelab.models.sparsity import KLSparsity, KSparse, L1Activity
+from aelab.models.code_transforms import KSparse
+from aelab.models.penalties.contractive import Contractive, closed_form_frobenius, exact_frobenius, projected_frobenius
+from aelab.models.penalties.sparsity import KLSparsity, L1Activity
 from aelab.nets.conv import ConvEncoder
 from aelab.nets.mlp import MLPEncoder
 from aelab.pipeline import train

@@ -12,11 +12,11 @@ import torch
 
 from aelab.data.mnist import load_embedded_sample
 from aelab.errors import CheckpointError
+from aelab.instantiate import build
 from aelab.models.autoencoder import AutoEncoder
-from aelab.models.build import build
-from aelab.models.distributions import DiagonalGaussian
 from aelab.models.metrics import bce_loss
 from aelab.models.vae import VAE
+from aelab.nets.gaussian import DiagonalGaussian
 from aelab.pipeline import evaluate, train
 from tests.conftest import FAST, compose_config
 from tests.image_trees import make_intel_tree

@@ -14,7 +14,7 @@ from sklearn.decomposition import PCA as SklearnPCA
 
 from aelab.baselines.pca import PCA, evaluate_pca
 from aelab.data.mnist import load_embedded_sample
-from aelab.models.build import build
+from aelab.instantiate import build
 from aelab.pipeline import evaluate, train
 
 

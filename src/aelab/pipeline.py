@@ -5,29 +5,27 @@ from __future__ import annotations
 import json
 import logging
 import warnings
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import LearningRateMonitor
-from pytorch_lightning.loggers import WandbLogger
 
-from aelab.baselines.pca import compare_with_pca, yardstick_name
-from aelab.callbacks.pca_baseline import PCABaseline, fit_and_score_pca
+from aelab.baselines.pca import ae_vs_pca_line, compare_with_pca, fit_and_score_pca
+from aelab.callbacks.pca_baseline import PCABaseline
 from aelab.checkpoints import (
     CONFIG_KEY,
     WANDB_RUN_KEY,
+    ConfigInCheckpoint,
     check_same_model,
     load_checkpoint,
-    model_class_of,
+    load_model,
     run_dir_of,
 )
-from aelab.errors import CheckpointError, NonFiniteLossError, ShapeMismatchError
-from aelab.loggers import finish_wandb, instantiate_loggers
+from aelab.errors import NonFiniteLossError
+from aelab.instantiate import build, finish_wandb, instantiate_callbacks, instantiate_loggers
 from aelab.models.autoencoder import AutoEncoder
-from aelab.models.build import build
 
 log = logging.getLogger(__name__)
 
@@ -36,51 +34,13 @@ for _message in (".*overridden `on_after_batch_transfer`.*", ".*smaller than the
     warnings.filterwarnings("ignore", message=_message)
 
 
-class ConfigInCheckpoint(pl.Callback):
-    """Stores the resolved run config (so evaluate.py can rebuild the same data) and the W&B run id (so a resumed
-    run continues the same W&B run) in every checkpoint."""
-
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.config = config
-
-    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
-        checkpoint[CONFIG_KEY] = self.config
-        wandb_logger = next((lg for lg in trainer.loggers if isinstance(lg, WandbLogger)), None)
-        if wandb_logger is not None and trainer.is_global_zero:
-            checkpoint[WANDB_RUN_KEY] = wandb_logger.version
-
-
-def to_container(cfg: Any) -> Any:
-    return OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else cfg
-
-
-def instantiate_callbacks(config: Mapping[str, Any] | None) -> list[pl.Callback]:
-    """Callbacks from a ``{name: {_target_: ...}}`` mapping; set an entry to null to switch it off."""
-    return [build(spec) for spec in (config or {}).values() if spec is not None]
-
-
-def check_data_fits_model(datamodule: pl.LightningDataModule, model: AutoEncoder) -> None:
-    data_shape = tuple(datamodule.shape)
-    if tuple(model.input_shape) != data_shape:
-        raise ShapeMismatchError(
-            f"model {model.name} takes inputs of shape {list(model.input_shape)} but data "
-            f"{getattr(datamodule, 'name', '')} gives {list(data_shape)}. Leave model.input_shape at ${{data.shape}} "
-            "or choose a model whose net accepts this data."
-        )
-
-
-def ae_vs_pca_line(metrics: Mapping[str, float]) -> str:
-    ae, pca, name = metrics["test/mse"], metrics["pca/test_mse_yardstick"], yardstick_name(metrics)
-    return f"AE test MSE {ae:.5f} | {name} test MSE {pca:.5f} | AE/PCA ratio {ae / pca:.3f} (below 1: the AE wins)"
-
-
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit the configured autoencoder, test it, and report it against PCA at the same code size."""
     if cfg.get("seed") is not None:
         pl.seed_everything(cfg.seed, workers=True)
     datamodule = build(cfg.data)
     model: AutoEncoder = build(cfg.model)
-    check_data_fits_model(datamodule, model)
+    model.check_data(datamodule)
     resume_run_id = None
     if cfg.get("ckpt_path"):
         checkpoint = load_checkpoint(cfg.ckpt_path)
@@ -94,7 +54,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         callbacks = [cb for cb in callbacks if not isinstance(cb, LearningRateMonitor)]
     if not any(isinstance(cb, PCABaseline) for cb in callbacks):
         callbacks.append(PCABaseline())  # the yardstick is part of every run
-    resolved = to_container(cfg)
+    resolved = OmegaConf.to_container(cfg, resolve=True)
     callbacks.append(ConfigInCheckpoint(resolved))
     trainer: pl.Trainer = build(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     for logger in trainer.loggers:
@@ -130,28 +90,18 @@ def train(cfg: DictConfig) -> dict[str, float]:
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Recompute a checkpoint's test metrics and the PCA comparison, then (``report.enabled``) the report: figures,
     report.md and every analysis metric; metrics.json goes beside the run and into the report folder."""
-    checkpoint = load_checkpoint(cfg.ckpt_path)
-    model_class = model_class_of(checkpoint, cfg.ckpt_path)
-    try:
-        model = model_class.load_from_checkpoint(cfg.ckpt_path, map_location="cpu", weights_only=True)
-    except CheckpointError:
-        raise
-    except Exception as err:
-        raise CheckpointError(
-            f"{cfg.ckpt_path} does not hold an aelab AutoEncoder ({type(err).__name__}: {err}); "
-            "use a checkpoint written by train.py."
-        ) from err
+    model, checkpoint = load_model(cfg.ckpt_path)
     data_cfg = cfg.get("data") or checkpoint.get(CONFIG_KEY, {}).get("data")
     if not data_cfg:
         raise ValueError(f"{cfg.ckpt_path} does not record its data; choose it with data=<name>")
     datamodule = build(data_cfg)
-    check_data_fits_model(datamodule, model)
+    model.check_data(datamodule)
     loggers = instantiate_loggers(cfg.get("logger"))
     trainer: pl.Trainer = build(cfg.trainer, logger=loggers or False, callbacks=[])
     try:
         trainer.test(model, datamodule=datamodule)
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
-        pca, pca_metrics = fit_and_score_pca(trainer, model.latent_dim, **cfg.pca)
+        pca, pca_metrics = fit_and_score_pca(datamodule, model.latent_dim, **cfg.pca)
         metrics |= pca_metrics
         metrics |= compare_with_pca(metrics, model.output_in_unit_range)
         print(ae_vs_pca_line(metrics))
@@ -161,7 +111,11 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         report_cfg = cfg.get("report") or {}
         if report_cfg.get("enabled", False):
             report_dir = Path(report_cfg.get("dir") or run_dir / "report")
-            report = write_report(cfg, model, pca, datamodule, metrics, report_dir, trainer.loggers)
+            from aelab.report.make import write_report  # here: matplotlib and t-SNE serve the report only
+
+            report = write_report(
+                cfg.report, cfg.ckpt_path, model, pca, datamodule, metrics, report_dir, trainer.loggers
+            )
             metrics |= report.metrics
             record["anomaly/classes"] = report.anomaly_classes
             record["report/figures"] = {f.key: f.path.name for f in report.figures}
@@ -179,25 +133,3 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         return metrics
     finally:
         finish_wandb(trainer.loggers)
-
-
-def write_report(
-    cfg: DictConfig,
-    model: AutoEncoder,
-    pca: Any,
-    datamodule: pl.LightningDataModule,
-    metrics: Mapping[str, float],
-    report_dir: Path,
-    loggers: list,
-) -> Any:
-    """The evaluation report (figures, report.md) of ``model`` vs ``pca``; the figures also go to the loggers."""
-    from aelab.report.make import make_report  # imported here: matplotlib and t-SNE serve the report only
-    from aelab.report.panels import log_figures
-
-    held_out = datamodule.excluded_class_indices(datamodule.hparams.get("exclude_classes"))
-    report = make_report(
-        model, pca, datamodule, cfg.report, metrics, report_dir, held_out, {"ckpt_path": str(cfg.ckpt_path)}
-    )
-    log_figures(loggers, report.figures)
-    print(f"report: {report.markdown} ({report.metrics['report/seconds']:.0f} s)")
-    return report

@@ -3,21 +3,18 @@ so an image it reconstructs badly is scored as unlike its training data."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 
 import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 
-from aelab.analysis.codes import iterate_float_batches
+from aelab.analysis.codes import Batchwise, iterate_float_batches
 
 
 @torch.no_grad()
 def reconstruction_errors(
-    reconstruct: Callable[[torch.Tensor], torch.Tensor],
-    images_uint8: torch.Tensor,
-    batch_size: int = 512,
-    device: torch.device | str = "cpu",
+    reconstruct: Batchwise, images_uint8: torch.Tensor, batch_size: int = 512, device: torch.device | str = "cpu"
 ) -> torch.Tensor:
     """Per-image mean squared error (N,) of ``reconstruct`` (float [0, 1] batch -> images) on a uint8 image set."""
     errors = []

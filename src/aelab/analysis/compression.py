@@ -4,12 +4,11 @@ and the reconstruction error at each size."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
-from aelab.analysis.codes import iterate_float_batches
+from aelab.analysis.codes import Batchwise, iterate_float_batches
 
 
 @dataclass
@@ -58,8 +57,8 @@ class CompressionScores:
 
 @torch.no_grad()
 def compression_scores(
-    encode: Callable[[torch.Tensor], torch.Tensor],
-    decode: Callable[[torch.Tensor], torch.Tensor],
+    encode: Batchwise,
+    decode: Batchwise,
     fit_codes: torch.Tensor,
     test_images_uint8: torch.Tensor,
     bits: int = 8,

@@ -8,13 +8,22 @@ truth, so the clipped yardstick is never weaker; nonlinear AEs are measured agai
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torchmetrics.functional.image import structural_similarity_index_measure
 
-from aelab.analysis.codes import iterate_float_batches
+from aelab.analysis.codes import encode_images, iterate_float_batches
+from aelab.analysis.probes import fit_probe
+from aelab.data.base import split_of
+from aelab.data.splits import seeded_subset
+from aelab.data.tensor_data import to_unit_float
+
+log = logging.getLogger(__name__)
 
 # Above this many values per image (and images), the exact eigendecomposition costs too much memory and time, and a
 # randomized low-rank SVD (torch.pca_lowrank) is used instead.
@@ -145,6 +154,38 @@ def evaluate_pca(pca: PCA, images_uint8: torch.Tensor, batch_size: int = 1024) -
     )
 
 
+def fit_and_score_pca(
+    datamodule: Any,
+    k: int,
+    max_fit_samples: int,
+    probe_train_samples: int,
+    probe_max_iter: int,
+    seed: int,
+) -> tuple[PCA, dict[str, float]]:
+    """PCA-k fit on (a seeded subset of) a data module's train split, its val/test reconstruction metrics and the
+    accuracy of a probe on its codes; the data module needs no Trainer, only its ``splits``."""
+    requested_k = k
+    train = split_of(datamodule, "train")
+    fit_x, _ = train.take(seeded_subset(len(train), max_fit_samples, seed))
+    if k > len(fit_x):
+        log.warning(
+            "PCA-%d needs at least %d training images; fitting PCA-%d on the %d there are", k, k, len(fit_x), len(fit_x)
+        )
+        k = len(fit_x)
+    pca = PCA(k).fit(to_unit_float(fit_x))
+    del fit_x
+    metrics: dict[str, float] = {"pca/k": float(k), "pca/k_requested": float(requested_k)}
+    for split in ("val", "test"):
+        images, _ = split_of(datamodule, split).take()
+        metrics |= evaluate_pca(pca, images).as_metrics(f"pca/{split}_")
+    probe_x, probe_y = train.take(seeded_subset(len(train), probe_train_samples, seed))
+    probe = fit_probe(encode_images(pca.encode, probe_x), probe_y, max_iter=probe_max_iter)
+    for split, key in (("val", "pca/probe_acc"), ("test", "pca/probe_test_acc")):
+        images, labels = split_of(datamodule, split).take()
+        metrics[key] = float(probe.score(encode_images(pca.encode, images).numpy(), labels.numpy()))
+    return pca, metrics
+
+
 def yardstick_suffix(output_in_unit_range: bool) -> str:
     """Which PCA a model is measured against: clipped PCA ("_clipped") for a model whose output is squashed into
     [0, 1], classic PCA ("") for one with an unbounded (e.g. linear) output."""
@@ -169,3 +210,9 @@ def compare_with_pca(metrics: dict[str, float], output_in_unit_range: bool) -> d
         "ae_over_pca_classic_test_mse": ae / metrics["pca/test_mse"],
         "ae_over_pca_clipped_test_mse": ae / metrics["pca/test_mse_clipped"],
     }
+
+
+def ae_vs_pca_line(metrics: Mapping[str, float]) -> str:
+    """The one line train.py and evaluate.py print: the AE's test MSE against its PCA yardstick's."""
+    ae, pca, name = metrics["test/mse"], metrics["pca/test_mse_yardstick"], yardstick_name(metrics)
+    return f"AE test MSE {ae:.5f} | {name} test MSE {pca:.5f} | AE/PCA ratio {ae / pca:.3f} (below 1: the AE wins)"

@@ -8,9 +8,13 @@ from __future__ import annotations
 import pytorch_lightning as pl
 import torch
 
-from aelab.analysis.codes import encode_images
-from aelab.callbacks.common import eval_mode, is_due, seeded_subset, split_tensors
-from aelab.callbacks.image_logging import image_grid, log_image_grid
+from aelab.analysis.interpolation import decoded_class_means, decoded_midpoints
+from aelab.callbacks.common import is_due
+from aelab.data.base import split_of
+from aelab.data.splits import seeded_subset
+from aelab.data.tensor_data import to_unit_float
+from aelab.nets.modes import eval_mode
+from aelab.panels import image_grid, log_image_grid
 
 
 class LatentAverages(pl.Callback):
@@ -25,7 +29,7 @@ class LatentAverages(pl.Callback):
             return
         with eval_mode(pl_module):
             pair_rows, class_rows = latent_average_panels(
-                pl_module, *split_tensors(trainer, "val"), self.num_pairs, self.seed
+                pl_module, *split_of(trainer.datamodule, "val").take(), self.num_pairs, self.seed
             )
         log_image_grid(
             trainer,
@@ -43,12 +47,6 @@ def latent_average_panels(
     device = model.device
     num_pairs = max(1, min(num_pairs, len(images) // 2))  # small validation splits give fewer pairs
     idx = seeded_subset(len(images), 2 * num_pairs, seed)
-    a, b = images[idx[:num_pairs]], images[idx[num_pairs : 2 * num_pairs]]
-    a_f, b_f = (t.to(device).float().div(255.0) for t in (a, b))
-    mean_code = (model.encode(a_f) + model.encode(b_f)) / 2
-    pair_rows = [a_f, b_f, model.decode(mean_code)]
-
-    codes = encode_images(model.encode, images, device=device)
-    class_means = torch.stack([codes[labels == c].mean(0) for c in labels.unique(sorted=True)])
-    class_rows = [model.decode(class_means.to(device))]
-    return pair_rows, class_rows
+    a, b = (to_unit_float(images[i], device) for i in (idx[:num_pairs], idx[num_pairs : 2 * num_pairs]))
+    _, class_means = decoded_class_means(model.encode, model.decode, images, labels, batch_size=1024, device=device)
+    return [a, b, decoded_midpoints(model.encode, model.decode, a, b)], [class_means]

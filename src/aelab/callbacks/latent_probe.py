@@ -6,7 +6,10 @@ import pytorch_lightning as pl
 
 from aelab.analysis.codes import encode_images
 from aelab.analysis.probes import probe_accuracy
-from aelab.callbacks.common import eval_mode, is_due, seeded_subset, split_size, split_tensors
+from aelab.callbacks.common import is_due
+from aelab.data.base import split_of
+from aelab.data.splits import seeded_subset
+from aelab.nets.modes import eval_mode
 
 
 class LatentProbe(pl.Callback):
@@ -26,9 +29,9 @@ class LatentProbe(pl.Callback):
     def _score(self, trainer: pl.Trainer, pl_module: pl.LightningModule, split: str, key: str) -> None:
         if not trainer.is_global_zero:
             return
-        idx = seeded_subset(split_size(trainer, "train"), self.train_samples, self.seed)
-        train_x, train_y = split_tensors(trainer, "train", idx)
-        eval_x, eval_y = split_tensors(trainer, split)
+        train = split_of(trainer.datamodule, "train")
+        train_x, train_y = train.take(seeded_subset(len(train), self.train_samples, self.seed))
+        eval_x, eval_y = split_of(trainer.datamodule, split).take()
         with eval_mode(pl_module):
             train_codes = encode_images(pl_module.encode, train_x, device=pl_module.device)
             eval_codes = encode_images(pl_module.encode, eval_x, device=pl_module.device)

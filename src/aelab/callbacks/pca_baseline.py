@@ -2,7 +2,8 @@
 
 Its metrics (``pca/test_mse`` for classic PCA, ``pca/test_mse_clipped`` for reconstructions clipped to [0, 1], the
 same for PSNR and SSIM, ``pca/probe_acc``, ...) are logged beside the AE's, and the fitted PCA is kept so other
-callbacks can show PCA next to the AE.
+callbacks can show PCA next to the AE. The fit and the scores are baselines.pca.fit_and_score_pca, which evaluate.py
+calls too.
 """
 
 from __future__ import annotations
@@ -11,10 +12,7 @@ import logging
 
 import pytorch_lightning as pl
 
-from aelab.analysis.codes import encode_images
-from aelab.analysis.probes import fit_probe
-from aelab.baselines.pca import PCA, evaluate_pca
-from aelab.callbacks.common import seeded_subset, split_size, split_tensors
+from aelab.baselines.pca import PCA, fit_and_score_pca
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +39,7 @@ class PCABaseline(pl.Callback):
         ):
             return
         self.pca, self.metrics = fit_and_score_pca(
-            trainer,
+            trainer.datamodule,
             pl_module.latent_dim,
             self.max_fit_samples,
             self.probe_train_samples,
@@ -52,34 +50,3 @@ class PCABaseline(pl.Callback):
         if trainer.is_global_zero:
             for logger in trainer.loggers:
                 logger.log_metrics(self.metrics, step=trainer.global_step)
-
-
-def fit_and_score_pca(
-    trainer: pl.Trainer,
-    k: int,
-    max_fit_samples: int,
-    probe_train_samples: int,
-    probe_max_iter: int,
-    seed: int,
-) -> tuple[PCA, dict[str, float]]:
-    """PCA-k fit on (a seeded subset of) train, its val/test reconstruction metrics and probe accuracy."""
-    requested_k = k
-    n_train = split_size(trainer, "train")
-    fit_x, _ = split_tensors(trainer, "train", seeded_subset(n_train, max_fit_samples, seed))
-    if k > len(fit_x):
-        log.warning(
-            "PCA-%d needs at least %d training images; fitting PCA-%d on the %d there are", k, k, len(fit_x), len(fit_x)
-        )
-        k = len(fit_x)
-    pca = PCA(k).fit(fit_x.float().div(255.0))
-    del fit_x
-    metrics: dict[str, float] = {"pca/k": float(k), "pca/k_requested": float(requested_k)}
-    for split in ("val", "test"):
-        images, _ = split_tensors(trainer, split)
-        metrics |= evaluate_pca(pca, images).as_metrics(f"pca/{split}_")
-    probe_x, probe_y = split_tensors(trainer, "train", seeded_subset(n_train, probe_train_samples, seed))
-    probe = fit_probe(encode_images(pca.encode, probe_x), probe_y, max_iter=probe_max_iter)
-    for split, key in (("val", "pca/probe_acc"), ("test", "pca/probe_test_acc")):
-        images, labels = split_tensors(trainer, split)
-        metrics[key] = float(probe.score(encode_images(pca.encode, images).numpy(), labels.numpy()))
-    return pca, metrics

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import pytorch_lightning as pl
 
-from aelab.callbacks.common import eval_mode, is_due, seeded_subset, split_size, split_tensors
-from aelab.callbacks.image_logging import image_grid, log_image_grid
+from aelab.callbacks.common import is_due
+from aelab.callbacks.pca_baseline import PCABaseline
+from aelab.data.base import split_of
+from aelab.data.splits import seeded_subset
+from aelab.data.tensor_data import to_unit_float
+from aelab.nets.modes import eval_mode
+from aelab.panels import image_grid, log_image_grid
 
 
 def find_pca(trainer: pl.Trainer):
     """The PCA fitted by a PCABaseline callback of this trainer, if there is one."""
-    from aelab.callbacks.pca_baseline import PCABaseline
-
     baseline = next((cb for cb in trainer.callbacks if isinstance(cb, PCABaseline)), None)
     return baseline.pca if baseline is not None else None
 
@@ -32,8 +35,8 @@ class ReconstructionGrid(pl.Callback):
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not (trainer.is_global_zero and is_due(trainer, self.every_n_epochs)):
             return
-        index = seeded_subset(split_size(trainer, "val"), self.num_images, self.seed)
-        x = split_tensors(trainer, "val", index)[0].to(pl_module.device).float().div(255.0)
+        val = split_of(trainer.datamodule, "val")
+        x = to_unit_float(val.take(seeded_subset(len(val), self.num_images, self.seed))[0], pl_module.device)
         with eval_mode(pl_module):
             if pl_module.noise is not None:  # denoising: noisy input, clean target, output from the noisy input
                 noisy = pl_module.noise(x)

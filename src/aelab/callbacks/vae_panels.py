@@ -9,8 +9,12 @@ import math
 import pytorch_lightning as pl
 import torch
 
-from aelab.callbacks.common import eval_mode, is_due, seeded_subset, split_size, split_tensors
-from aelab.callbacks.image_logging import image_grid, log_image_grid
+from aelab.callbacks.common import is_due
+from aelab.data.base import split_of
+from aelab.data.splits import seeded_subset
+from aelab.data.tensor_data import to_unit_float
+from aelab.nets.modes import eval_mode
+from aelab.panels import image_grid, log_image_grid
 
 
 def is_generative(model: pl.LightningModule) -> bool:
@@ -49,9 +53,9 @@ class GenerativePanels(pl.Callback):
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not (is_generative(pl_module) and trainer.is_global_zero and is_due(trainer, self.every_n_epochs)):
             return
-        n_val = split_size(trainer, "val")
-        index = seeded_subset(n_val, 2 * max(1, min(self.num_pairs, n_val // 2)), self.seed)
-        images = split_tensors(trainer, "val", index)[0].to(pl_module.device).float().div(255.0)
+        val = split_of(trainer.datamodule, "val")
+        index = seeded_subset(len(val), 2 * max(1, min(self.num_pairs, len(val) // 2)), self.seed)
+        images = to_unit_float(val.take(index)[0], pl_module.device)
         with eval_mode(pl_module):
             samples = pl_module.sample(self.num_samples, generator=torch.Generator().manual_seed(self.seed))
             rows = interpolation_rows(pl_module, images, self.interpolation_steps) if len(images) >= 2 else []

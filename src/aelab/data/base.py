@@ -13,6 +13,18 @@ from aelab.data.tensor_data import ImageTensorDataset, batch_loader
 from aelab.errors import DataNotFoundError
 
 
+def split_of(datamodule: Any, split: str) -> ImageTensorDataset:
+    """The ``split`` ('train', 'val', 'test') of a data module that exposes ``.splits``, as aelab's do: what the PCA
+    yardstick, the callbacks and the report read their images from."""
+    splits = getattr(datamodule, "splits", None)
+    if not splits or split not in splits:
+        raise RuntimeError(
+            f"this needs a data module that exposes .splits['{split}'] (as aelab's data modules do); "
+            f"got {type(datamodule).__name__}"
+        )
+    return splits[split]
+
+
 class SplitDataModule(pl.LightningDataModule):
     """Subclasses fill ``self.splits`` ('train', 'val', 'test', optionally 'predict') in ``setup``, set
     ``self.class_names`` and then call ``exclude_from_training``; hparams must hold batch_size, eval_batch_size,

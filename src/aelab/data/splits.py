@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 
 def stratified_holdout(labels: np.ndarray, holdout: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -35,3 +36,12 @@ def holdout_size(n: int, fraction_or_count: float) -> int:
     if fraction_or_count <= 0:
         raise ValueError(f"a split size must be positive, got {fraction_or_count}")
     return round(n * fraction_or_count) if fraction_or_count < 1 else int(fraction_or_count)
+
+
+def seeded_subset(n_total: int, n: int, seed: int) -> torch.Tensor:
+    """``n`` fixed, sorted indices out of ``n_total`` (all of them when n >= n_total): the images a panel, a probe
+    or a fit uses, the same ones on every call."""
+    if n >= n_total:
+        return torch.arange(n_total)
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randperm(n_total, generator=generator)[:n].sort().values

@@ -15,38 +15,19 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
-from hydra.utils import instantiate
 from torch import nn
 
-from aelab.checkpoints import MODEL_CLASS_KEY
-from aelab.errors import CheckpointError, NonFiniteLossError, ShapeMismatchError
-from aelab.models.build import build
+from aelab.checkpoints import MODEL_CLASS_KEY, check_model_kind, class_path
+from aelab.data.tensor_data import to_unit_float
+from aelab.errors import NonFiniteLossError, ShapeMismatchError
+from aelab.instantiate import build
 from aelab.models.metrics import CodeStatistics, code_statistics, image_metrics, reconstruction_loss
-from aelab.models.penalties import Penalty, StepOutputs
+from aelab.models.penalties import StepOutputs, build_penalties
+from aelab.nets.modes import eval_mode
 
 Spec = Mapping[str, Any] | nn.Module
 
 DEFAULT_OPTIMIZER = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 1e-3}
-
-
-def class_path(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def build_penalties(penalties: Mapping[str, Spec | None] | Sequence[Spec]) -> nn.ModuleDict:
-    """Penalties by log name. A mapping (as the ``penalty=`` config group writes it) names them by key and skips
-    entries set to null; a list names them by each penalty's ``name``."""
-    if isinstance(penalties, Mapping):
-        named = {key: build(spec) for key, spec in penalties.items() if spec is not None}
-    else:
-        built = [build(spec) for spec in penalties]
-        named = {p.name: p for p in built}
-        if len(named) != len(built):
-            raise ValueError(f"two penalties share a name: {[p.name for p in built]}; give them as a mapping")
-    for key, penalty in named.items():
-        if not isinstance(penalty, Penalty):
-            raise ValueError(f"penalty {key!r} is a {type(penalty).__name__}, not an aelab Penalty")
-    return nn.ModuleDict(named)
 
 
 class AutoEncoder(pl.LightningModule):
@@ -100,15 +81,10 @@ class AutoEncoder(pl.LightningModule):
 
     def _bind_regularisers(self) -> None:
         """Let each penalty (and the code transform) check the built model now, before any training."""
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                for part in [*self.penalties.values(), self.code_transform]:
-                    if part is not None and hasattr(part, "bind"):
-                        part.bind(self)
-        finally:
-            self.train(was_training)
+        with eval_mode(self):
+            for part in [*self.penalties.values(), self.code_transform]:
+                if part is not None and hasattr(part, "bind"):
+                    part.bind(self)
 
     @property
     def output_in_unit_range(self) -> bool:
@@ -121,27 +97,22 @@ class AutoEncoder(pl.LightningModule):
     def _check_shapes(self) -> tuple[int, ...]:
         """Run two dummy images through the nets now, so a shape error names both shapes at construction."""
         probe = torch.zeros(2, *self.input_shape)
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                try:
-                    z = self._probe_code(probe)
-                except RuntimeError as err:
-                    raise ShapeMismatchError(
-                        f"model {self.name}: the encoder does not accept inputs of shape {list(self.input_shape)} "
-                        f"({math.prod(self.input_shape)} values): {err}. The model's input_shape must match "
-                        "data.shape; check the encoder's settings."
-                    ) from err
-                try:
-                    x_hat = self.decoder(z)
-                except RuntimeError as err:
-                    raise ShapeMismatchError(
-                        f"model {self.name}: the decoder does not accept the encoder's codes of shape "
-                        f"{list(z.shape[1:])}: {err}"
-                    ) from err
-        finally:
-            self.train(was_training)
+        with eval_mode(self):
+            try:
+                z = self._probe_code(probe)
+            except RuntimeError as err:
+                raise ShapeMismatchError(
+                    f"model {self.name}: the encoder does not accept inputs of shape {list(self.input_shape)} "
+                    f"({math.prod(self.input_shape)} values): {err}. The model's input_shape must match "
+                    "data.shape; check the encoder's settings."
+                ) from err
+            try:
+                x_hat = self.decoder(z)
+            except RuntimeError as err:
+                raise ShapeMismatchError(
+                    f"model {self.name}: the decoder does not accept the encoder's codes of shape "
+                    f"{list(z.shape[1:])}: {err}"
+                ) from err
         if tuple(x_hat.shape[1:]) != self.input_shape:
             raise ShapeMismatchError(
                 f"model {self.name}: the decoder outputs images of shape {list(x_hat.shape[1:])} but the input "
@@ -160,6 +131,16 @@ class AutoEncoder(pl.LightningModule):
                 "with VAE.load_from_checkpoint (evaluate.py picks the right class itself)."
             )
         return z
+
+    def check_data(self, datamodule: Any) -> None:
+        """Refuse a data module whose images are not the shape this model takes, before anything is built for it."""
+        data_shape = tuple(datamodule.shape)
+        if self.input_shape != data_shape:
+            raise ShapeMismatchError(
+                f"model {self.name} takes inputs of shape {list(self.input_shape)} but data "
+                f"{getattr(datamodule, 'name', '')} gives {list(data_shape)}. Leave model.input_shape at ${{data.shape}} "
+                "or choose a model whose net accepts this data."
+            )
 
     # -- the model as a tool ---------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -196,7 +177,7 @@ class AutoEncoder(pl.LightningModule):
         """Data modules hand out uint8; scale to float [0, 1] here, on the device, after the copy."""
         x, y = batch
         if x.dtype == torch.uint8:
-            x = x.float().div_(255.0)
+            x = to_unit_float(x)
         if self.hparams.channels_last and x.ndim == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         return x, y
@@ -247,10 +228,8 @@ class AutoEncoder(pl.LightningModule):
         return loss
 
     def _logs_this_step(self) -> bool:
-        """Log only on the steps the logger writes: each self.log costs ~0.7 ms, more than a small net's step.
-
-        Lightning writes step metrics when (batches stepped + 1) % log_every_n_steps == 0 (and at fast_dev_run).
-        """
+        """Log only on the steps Lightning writes, (batches stepped + 1) % log_every_n_steps == 0 and fast_dev_run:
+        each self.log call costs more than a small net's whole training step."""
         trainer = self.trainer
         every = max(trainer.log_every_n_steps, 1)
         return bool(trainer.fast_dev_run) or (self.global_step + 1) % every == 0
@@ -295,19 +274,13 @@ class AutoEncoder(pl.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Refuse weights written by another kind of model (a VAE asked to load a deterministic AE, or back)."""
-        saved = checkpoint.get(MODEL_CLASS_KEY)
-        if saved is not None and saved != class_path(type(self)):
-            raise CheckpointError(
-                f"this checkpoint was written by {saved.rsplit('.', 1)[-1]} but is being loaded into "
-                f"{type(self).__name__} ('{self.name}'): the two are different kinds of model. Pass the model= it "
-                "was trained with, or drop ckpt_path to start fresh."
-            )
+        check_model_kind(checkpoint, self, "this checkpoint")
 
     def configure_optimizers(self) -> Any:
-        optimizer = instantiate(self.hparams.optimizer or DEFAULT_OPTIMIZER)(params=self.parameters())
+        optimizer = build(self.hparams.optimizer or DEFAULT_OPTIMIZER)(params=self.parameters())
         if not self.hparams.scheduler:
             return optimizer
-        scheduler = instantiate(self.hparams.scheduler)(optimizer=optimizer)
+        scheduler = build(self.hparams.scheduler)(optimizer=optimizer)
         return {
             "optimizer": optimizer,
             "lr_scheduler": {

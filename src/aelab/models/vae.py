@@ -16,10 +16,10 @@ import torch
 from torch import nn
 
 from aelab.models.autoencoder import AutoEncoder, Spec
-from aelab.models.distributions import DiagonalGaussian
 from aelab.models.metrics import CodeStatistics
 from aelab.models.penalties import StepOutputs
-from aelab.nets.gaussian import PosteriorMean
+from aelab.nets.gaussian import DiagonalGaussian, PosteriorMean
+from aelab.nets.latent import codes_between
 
 
 class VAE(AutoEncoder):
@@ -83,12 +83,8 @@ class VAE(AutoEncoder):
     def interpolate(self, x_a: torch.Tensor, x_b: torch.Tensor, steps: int) -> torch.Tensor:
         """Images decoded along the straight line from each x_a's posterior mean to its x_b's, both ends included:
         (B, steps, C, H, W). A smooth path of plausible images is what the KL term buys over a plain AE."""
-        if steps < 2:
-            raise ValueError(f"interpolate: steps must be >= 2 (the two ends), got {steps}")
-        z_a, z_b = self.encode(x_a).unsqueeze(1), self.encode(x_b).unsqueeze(1)
-        t = torch.linspace(0.0, 1.0, steps, device=z_a.device, dtype=z_a.dtype).view(1, steps, 1)
-        z = (1 - t) * z_a + t * z_b
-        return self.decode(z.flatten(0, 1)).view(len(z_a), steps, *self.input_shape)
+        z = codes_between(self.encode(x_a), self.encode(x_b), steps)
+        return self.decode(z.flatten(0, 1)).view(len(x_a), steps, *self.input_shape)
 
     # -- training --------------------------------------------------------------------------------------------
     def beta_now(self) -> float:

@@ -1,7 +1,7 @@
 """The report's figures: each function draws one PNG (matplotlib, Agg backend, no display) and returns its path.
 
-Images come in as float tensors (N, C, H, W) in [0, 1]; panels of images are one torchvision grid each, labelled
-by row, so they stay small and readable at ~110 dpi.
+Images come in as float tensors (N, C, H, W) in [0, 1]; panels of images are one grid each (aelab.panels, as the
+training callbacks log them), labelled by row, so they stay small and readable at the report's dpi.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ matplotlib.use("Agg")  # files only: never needs a display
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from torchvision.utils import make_grid
 
-PAD = 2  # pixels between the images of a panel
+from aelab.panels import PADDING, image_grid
+
 WRONG = torch.tensor([0.85, 0.1, 0.1])  # frame colour of a retrieved image of another class
 
 
@@ -29,16 +29,10 @@ def _save(fig: plt.Figure, path: Path, dpi: int) -> Path:
     return path
 
 
-def _grid(rows: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Equal-length rows of images -> one (3, H', W') grid, white between images."""
-    images = torch.cat([r.detach().float().cpu().clamp(0, 1) for r in rows])
-    return make_grid(images, nrow=len(rows[0]), padding=PAD, pad_value=1.0)
-
-
 def _show_rows(ax: plt.Axes, grid: torch.Tensor, row_names: Sequence[str], cell: int) -> None:
     """Draw a grid with one name per row on the left axis."""
     ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
-    ax.set_yticks([PAD + i * (cell + PAD) + cell / 2 for i in range(len(row_names))], row_names, fontsize=8)
+    ax.set_yticks([PADDING + i * (cell + PADDING) + cell / 2 for i in range(len(row_names))], row_names, fontsize=8)
     ax.set_xticks([])
     for side in ax.spines.values():
         side.set_visible(False)
@@ -48,7 +42,7 @@ def _image_panel(rows: Sequence[torch.Tensor], row_names: Sequence[str], title: 
     width_px, height_px = len(rows[0]) * rows[0].shape[-1], len(rows) * rows[0].shape[-2]
     scale = 9.0 / max(width_px, 1)  # 9 inches wide, whatever the image size
     fig, ax = plt.subplots(figsize=(9.0, max(1.2, height_px * scale + 0.5)))
-    _show_rows(ax, _grid(rows), row_names, rows[0].shape[-2])
+    _show_rows(ax, image_grid(rows), row_names, rows[0].shape[-2])
     ax.set_title(title, fontsize=9)
     return _save(fig, path, dpi)
 
@@ -100,9 +94,9 @@ def latent_averages(
         1, 2, figsize=(11, 3.2), gridspec_kw={"width_ratios": [len(a), len(ae_class_means)]}
     )
     cell = a.shape[-2]
-    _show_rows(left, _grid([a, b, ae_mid, pca_mid]), ["image A", "image B", "AE mean code", "PCA mean code"], cell)
+    _show_rows(left, image_grid([a, b, ae_mid, pca_mid]), ["image A", "image B", "AE mean code", "PCA mean code"], cell)
     left.set_title("decode(mean(code A, code B))", fontsize=9)
-    _show_rows(right, _grid([ae_class_means, pca_class_means]), ["AE", "PCA"], cell)
+    _show_rows(right, image_grid([ae_class_means, pca_class_means]), ["AE", "PCA"], cell)
     right.set_title("decoded mean code of each class", fontsize=9)
     return _save(fig, path, dpi)
 
@@ -144,10 +138,10 @@ def _frame_wrong(grid: torch.Tensor, wrong: torch.Tensor, cell_h: int, cell_w: i
     """Colour the frame of the cells marked in ``wrong`` (rows x columns of the grid)."""
     grid = grid.clone()
     for r, c in wrong.nonzero().tolist():
-        y, x = r * (cell_h + PAD), c * (cell_w + PAD)
-        inner = grid[:, y + PAD : y + PAD + cell_h, x + PAD : x + PAD + cell_w].clone()
-        grid[:, y : y + cell_h + 2 * PAD, x : x + cell_w + 2 * PAD] = WRONG.view(3, 1, 1)
-        grid[:, y + PAD : y + PAD + cell_h, x + PAD : x + PAD + cell_w] = inner
+        y, x = r * (cell_h + PADDING), c * (cell_w + PADDING)
+        inner = grid[:, y + PADDING : y + PADDING + cell_h, x + PADDING : x + PADDING + cell_w].clone()
+        grid[:, y : y + cell_h + 2 * PADDING, x : x + cell_w + 2 * PADDING] = WRONG.view(3, 1, 1)
+        grid[:, y + PADDING : y + PADDING + cell_h, x + PADDING : x + PADDING + cell_w] = inner
     return grid
 
 
@@ -170,7 +164,7 @@ def retrieval_examples(
             names.append(f"query {i + 1} {method}")
             wrong.append(torch.cat([torch.zeros(1, dtype=torch.bool), miss[i]]))
     h, w = queries.shape[-2:]
-    grid = _frame_wrong(_grid(rows), torch.stack(wrong), h, w)
+    grid = _frame_wrong(image_grid(rows), torch.stack(wrong), h, w)
     fig, ax = plt.subplots(figsize=(9.0, max(1.5, 9.0 * len(rows) * h / (len(rows[0]) * w) + 0.5)))
     _show_rows(ax, grid, names, h)
     ax.set_title(title, fontsize=9)

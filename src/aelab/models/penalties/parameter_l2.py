@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from aelab.models.penalties import Penalty, StepOutputs
+from aelab.models.penalties.base import Penalty, StepOutputs
 
 CODE_LAYER = "code_layer"
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
-from aelab.models.penalties import Penalty, StepOutputs
+from aelab.models.penalties.base import Penalty, StepOutputs
 
 MODES = ("auto", "closed_form", "exact", "projection")
 

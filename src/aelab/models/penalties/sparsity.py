@@ -1,10 +1,10 @@
-"""Sparse codes: an L1 activity penalty, a KL sparsity penalty toward a target rate, and k-sparse codes.
+"""Sparse codes: an L1 activity penalty and a KL sparsity penalty toward a target rate.
 
 - L1 (Keras ``activity_regularizer=l1``, seeds 001/004): sum |z| per image, averaged over the batch.
 - KL sparsity (Ng's sparse autoencoder notes): each unit's mean activation over the batch, rho_hat_j, is pulled
   toward a small target rho by sum_j KL(rho || rho_hat_j); it needs codes in [0, 1] (a sigmoid code layer).
-- k-sparse (Makhzani & Frey 2013): keep the k largest code units of each image, zero the rest. It is a constraint
-  on the code rather than a loss term, so it is a code transform between encoder and decoder.
+
+k-sparse codes are a constraint rather than a loss term: see models/code_transforms.py.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from aelab.models.penalties import Penalty, StepOutputs
+from aelab.models.penalties.base import Penalty, StepOutputs
 
 
 class L1Activity(Penalty):
@@ -56,26 +56,3 @@ class KLSparsity(Penalty):
     def term(self, out: StepOutputs) -> torch.Tensor:
         rho_hat = out.z.flatten(1).float().mean(0).clamp(self.eps, 1 - self.eps)
         return bernoulli_kl(self.rho, rho_hat).sum()
-
-
-class KSparse(nn.Module):
-    """Keep the ``k`` largest units of each code, zero the rest; gradients flow through the kept units only."""
-
-    def __init__(self, k: int) -> None:
-        super().__init__()
-        if not isinstance(k, int) or k <= 0:
-            raise ValueError(f"KSparse: k (units kept per code) must be a positive integer, got {k!r}")
-        self.k = k
-
-    def bind(self, model: nn.Module) -> None:
-        if self.k > model.latent_dim:
-            raise ValueError(
-                f"k-sparse keeps k={self.k} code units, but the code has only {model.latent_dim}; "
-                f"set model.code_transform.k to at most {model.latent_dim} (or raise model.latent_dim)."
-            )
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        flat = z.flatten(1)
-        kept = flat.topk(self.k, dim=1).indices
-        mask = torch.zeros_like(flat).scatter_(1, kept, 1.0)
-        return (flat * mask).view_as(z)

@@ -3,15 +3,18 @@
 The AutoEncoder adds ``weight * term`` to the reconstruction loss and logs each term under ``train/<name>``.
 A penalty may also ``bind`` to the model once it is built, to check that the model has what it needs (a code
 size, a sigmoid code layer, the parameters it names) and fail before training rather than in it.
-Concrete penalties live in sparsity.py, contractive.py and weight_penalties.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
+
+from aelab.instantiate import build
 
 
 @dataclass
@@ -49,3 +52,19 @@ class Penalty(nn.Module):
 
     def forward(self, out: StepOutputs) -> torch.Tensor:
         return self.term(out)
+
+
+def build_penalties(penalties: Mapping[str, Any] | Sequence[Mapping[str, Any] | nn.Module]) -> nn.ModuleDict:
+    """Penalties by log name. A mapping (as the ``penalty=`` config group writes it) names them by key and skips
+    entries set to null; a list names them by each penalty's ``name``."""
+    if isinstance(penalties, Mapping):
+        named = {key: build(spec) for key, spec in penalties.items() if spec is not None}
+    else:
+        built = [build(spec) for spec in penalties]
+        named = {p.name: p for p in built}
+        if len(named) != len(built):
+            raise ValueError(f"two penalties share a name: {[p.name for p in built]}; give them as a mapping")
+    for key, penalty in named.items():
+        if not isinstance(penalty, Penalty):
+            raise ValueError(f"penalty {key!r} is a {type(penalty).__name__}, not an aelab Penalty")
+    return nn.ModuleDict(named)

@@ -1,0 +1,131 @@
+"""Building the run's parts from config dicts (``{_target_: ...}``): any object, the callbacks and the loggers.
+
+Hydra wraps every exception raised while building in an InstantiationException, nested once per level; the
+user's mistake ("latent_dim must be positive") then hides three layers down. ``build`` re-raises the original.
+The AutoEncoder stores its parts as such dicts, so checkpoints reload without the Hydra config.
+
+W&B loggers get ``offline: auto``: online when WANDB_MODE=online, WANDB_API_KEY, or a ``wandb login`` entry in
+~/.netrc says so, offline otherwise. An offline run never asks for a key and never hangs; its folder can be uploaded
+later with ``wandb sync``.
+
+Lightning is imported inside the functions that need it, so the nets (which build their parts here) stay plain torch.
+"""
+
+from __future__ import annotations
+
+import netrc
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+if TYPE_CHECKING:
+    from pytorch_lightning import Callback
+    from pytorch_lightning.loggers import Logger
+
+WANDB_TARGETS = {"pytorch_lightning.loggers.WandbLogger", "lightning.pytorch.loggers.WandbLogger"}
+
+# Checkpoints store their parts as _target_ paths; these classes have moved since some were written, and such
+# checkpoints still load.
+MOVED_TARGETS = {
+    **{
+        f"aelab.data.corruption.{n}": f"aelab.nets.corruption.{n}"
+        for n in ("GaussianNoise", "SaltAndPepper", "Masking")
+    },
+    **{f"aelab.models.sparsity.{n}": f"aelab.models.penalties.{n}" for n in ("L1Activity", "KLSparsity")},
+    "aelab.models.sparsity.KSparse": "aelab.models.code_transforms.KSparse",
+    "aelab.models.contractive.Contractive": "aelab.models.penalties.Contractive",
+    "aelab.models.weight_penalties.ParameterL2": "aelab.models.penalties.ParameterL2",
+}
+
+
+def build(spec: Any, **kwargs: Any) -> Any:
+    """An object from a ``{_target_: ...}`` mapping; anything else (a ready module) is returned as is."""
+    if not isinstance(spec, Mapping | DictConfig):
+        return spec
+    if "_target_" not in spec:
+        raise ValueError(f"cannot build {dict(spec)}: it has no _target_ naming the class to create")
+    if spec["_target_"] in MOVED_TARGETS:
+        spec = {**spec, "_target_": MOVED_TARGETS[spec["_target_"]]}
+    try:
+        return instantiate(spec, _convert_="all", **kwargs)
+    except InstantiationException as err:
+        cause: BaseException = err
+        while isinstance(cause, InstantiationException) and cause.__cause__ is not None:
+            cause = cause.__cause__
+        if cause is err:
+            raise
+        raise cause.with_traceback(cause.__traceback__) from None
+
+
+def instantiate_callbacks(config: Mapping[str, Any] | None) -> list[Callback]:
+    """Callbacks from a ``{name: {_target_: ...}}`` mapping; set an entry to null to switch it off."""
+    return [build(spec) for spec in (config or {}).values() if spec is not None]
+
+
+def wandb_logged_in() -> bool:
+    """Whether W&B credentials are configured, without contacting the server or prompting."""
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    host = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname
+    try:
+        return netrc.netrc().authenticators(host) is not None
+    except (FileNotFoundError, netrc.NetrcParseError, OSError):
+        return False
+
+
+def resolve_wandb_offline(setting: Any) -> bool:
+    """``True``/``False`` as given; ``"auto"``: follow WANDB_MODE, else offline unless logged in."""
+    if isinstance(setting, bool):
+        return setting
+    if setting != "auto":
+        raise ValueError(f"logger.wandb.offline must be true, false or auto; got {setting!r}")
+    mode = os.environ.get("WANDB_MODE", "").lower()
+    if mode in {"offline", "dryrun", "disabled"}:
+        return True
+    if mode == "online":
+        return False
+    return not wandb_logged_in()
+
+
+def instantiate_loggers(config: Mapping[str, Any] | None, wandb_resume_id: str | None = None) -> list[Logger]:
+    """Loggers from a ``{name: {_target_: ...}}`` mapping; ``null`` entries are skipped.
+
+    ``wandb_resume_id`` (read from the checkpoint a run resumes from) makes W&B continue that run instead of
+    starting a new one, unless the config names a run id itself.
+    """
+    from pytorch_lightning.utilities import rank_zero_info
+
+    loggers: list[Logger] = []
+    for name, spec in (config or {}).items():
+        if spec is None:
+            continue
+        if "_target_" not in spec:
+            raise ValueError(f"logger.{name} has no _target_; see conf/logger/ for examples")
+        spec = dict(spec)
+        if spec["_target_"] in WANDB_TARGETS:
+            spec["offline"] = resolve_wandb_offline(spec.get("offline", "auto"))
+            if wandb_resume_id and not spec.get("id"):
+                spec["id"], spec["resume"] = wandb_resume_id, "allow"
+            if spec["offline"]:
+                rank_zero_info(
+                    f"W&B: no login found (or WANDB_MODE=offline), logging offline under {spec.get('save_dir')}/wandb;"
+                    " upload later with `wandb sync <run folder>`."
+                )
+        loggers.append(build(spec))
+    return loggers
+
+
+def finish_wandb(loggers: list[Logger]) -> None:
+    """Close the W&B run so the next job of a multirun starts its own run."""
+    from pytorch_lightning.loggers import WandbLogger
+
+    if any(isinstance(lg, WandbLogger) for lg in loggers):
+        import wandb
+
+        if wandb.run is not None:
+            wandb.finish()
