@@ -195,11 +195,10 @@ def main() -> None:
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         done = dict(zip(tasks, pool.map(lambda t: run_once(*t, args), tasks)))
     args.results.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for name in names:
-        summary = summarise(name, [done[(name, seed)] for seed in range(args.seeds)])
-        (args.results / f"{name}.json").write_text(json.dumps(summary, indent=2))
-        rows.append(row(summary))
+    summaries = [summarise(name, [done[(name, seed)] for seed in range(args.seeds)]) for name in names]
+    for summary in summaries:
+        (args.results / f"{summary['variant']}.json").write_text(json.dumps(summary, indent=2))
+    rows = [row(summary) for summary in summaries]
     machines = sorted({run["machine"] for run in done.values()})
     table = [
         *(f"machine: {m}" for m in machines),
@@ -209,6 +208,17 @@ def main() -> None:
         "|---|---|---|---|---|---|---|---|---|---|---|",
         *rows,
         *(f"| {name} | - | - | - | - | - | - | - | - | - | not run: {why} |" for name, why in NOT_RUN.items()),
+    ]
+    pca_by_k = {s["k"]: s["mean"] for s in summaries}  # PCA depends only on k and the (fixed) split
+    table += [
+        "",
+        "| k | classic PCA test MSE | clipped PCA test MSE | clipped / classic |",
+        "|---|---|---|---|",
+        *(
+            f"| {k} | {m['pca_test_mse']:.5f} | {m['pca_clipped_test_mse']:.5f} | "
+            f"{m['pca_clipped_test_mse'] / m['pca_test_mse']:.3f} |"
+            for k, m in sorted(pca_by_k.items())
+        ),
     ]
     (args.results / args.table).write_text("\n".join(table) + "\n")
     print("\n".join(table))
