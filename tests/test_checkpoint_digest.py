@@ -67,4 +67,4 @@ def test_a_checkpoint_without_digest_loads_with_a_warning(trained_run, tmp_path,
     digest_path(path).unlink()
     with caplog.at_level(logging.WARNING):
         assert "state_dict" in load_checkpoint(path)
-    assert "cannot be checked" in caplog.text
+    assert "only its archive checksums can be checked" in caplog.text

@@ -34,9 +34,17 @@ def test_train_then_evaluate_from_the_command_line(tmp_path):
     ckpt = next((tmp_path / "outputs" / "train" / "runs").glob("*/checkpoints/last.ckpt"))
     assert list(ckpt.parents[1].glob("wandb/offline-run-*")), "default logger is W&B, offline without a login"
 
-    evaluation = run([str(ROOT / "evaluate.py"), f"paths.root_dir={tmp_path}", f"ckpt_path={ckpt}"], cwd=tmp_path)
+    small_report = [
+        "report.tsne.num_samples=200",
+        "report.tsne.max_iter=250",
+        "report.cnn.epochs=1",
+        "report.cnn.train_samples=500",
+        "report.retrieval.num_queries=100",
+    ]  # test_report.py checks it whole
+    evaluation = run([str(ROOT / "evaluate.py"), f"paths.root_dir={tmp_path}", f"ckpt_path={ckpt}", *small_report],
+                     cwd=tmp_path)  # fmt: skip
     assert evaluation.returncode == 0, evaluation.stderr[-3000:]
-    assert (ckpt.parents[1] / "metrics.json").is_file()
+    assert (ckpt.parents[1] / "metrics.json").is_file() and (ckpt.parents[1] / "report" / "report.md").is_file()
 
 
 def test_bad_input_exits_with_the_message_not_a_traceback_wall(tmp_path):

@@ -96,7 +96,8 @@ def test_debug_fast_runs_one_batch(make_config):
 
 def test_evaluate_config_composes(make_config):
     cfg = make_config("ckpt_path=x.ckpt", name="evaluate")
-    assert cfg.get("data") is None and cfg.ckpt_path == "x.ckpt"
+    assert cfg.ckpt_path == "x.ckpt"
+    assert dict(cfg.data) == {"root": None, "data_dir": None, "cache_dir": None}  # the checkpoint's data, as recorded
 
 
 def test_unknown_model_lists_the_options(make_config):

@@ -53,7 +53,7 @@ def test_evaluate_refuses_a_missing_checkpoint(make_config, tmp_path):
 def test_evaluate_refuses_a_file_that_is_not_a_checkpoint(make_config, tmp_path):
     bogus = tmp_path / "notes.ckpt"
     bogus.write_text("not a checkpoint")
-    with pytest.raises(CheckpointError, match="cannot be read as a checkpoint"):
+    with pytest.raises(CheckpointError, match="not a readable checkpoint archive"):
         evaluate(make_config(f"ckpt_path={bogus}", name="evaluate"))
 
 

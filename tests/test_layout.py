@@ -16,7 +16,8 @@ MAX_LINES = 300
 # Lowest first. A unit (a top-level module or package of aelab) may import the units of the rows above its own row,
 # not those of its own row or below.
 LAYERS = [
-    ["errors"],
+    ["errors", "files", "run_dirs"],  # user-facing errors; writes a failure cannot leave half-made; run folders
+    ["targets"],  # which _target_s a checkpoint may name
     ["instantiate"],  # building parts from _target_ specs
     ["nets"],  # plain nn.Modules
     ["data"],  # data modules, uint8 images and how they become floats
@@ -25,12 +26,14 @@ LAYERS = [
     ["analysis"],
     ["baselines"],
     ["panels"],  # image grids and figures to the loggers
-    ["callbacks", "report"],  # thin adapters over the layers above
+    ["callbacks", "report", "ddp", "codes_io"],  # thin adapters over the layers above
     ["pipeline", "summarize"],
+    ["reducer"],  # the trained AE as a scikit-learn transformer
+    ["encode", "decode", "export"],  # its command-line entry points
 ]
 # Units that stand beside the main line: of the units above them they may import only these.
 ONLY = {
-    "checkpoints": {"errors"},
+    "checkpoints": {"errors", "files", "targets"},
     "analysis": {"errors", "instantiate", "nets", "data"},  # works on encode/decode callables, never on a model
     "baselines": {"errors", "instantiate", "nets", "data", "analysis"},
     "panels": set(),

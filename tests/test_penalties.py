@@ -207,7 +207,8 @@ VARIANTS = {
 def test_dense_variants_train_on_mnist_and_intel(make_config, tmp_path, variant, data):
     if data == "intel":
         root = make_intel_tree(tmp_path / "intel", per_class=2, test_per_class=1)
-        data_args = ["data=intel", f"data.root={root}", "data.batch_size=4", f"data.cache_dir={tmp_path / 'cache'}"]
+        data_args = ["data=intel", f"data.root={root}", "data.batch_size=4", f"data.cache_dir={tmp_path / 'cache'}",
+                     "data.image_size=64"]  # fmt: skip
     else:
         data_args = ["data.source=sample"]
     metrics = train(make_config(*data_args, *VARIANTS[variant]))

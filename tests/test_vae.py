@@ -182,6 +182,12 @@ def test_evaluate_loads_a_vae_checkpoint_as_a_vae(vae_run, make_config):
             "trainer.accelerator=cpu",
             "pca.max_fit_samples=1000",
             "pca.probe_train_samples=500",
+            "report.tsne.num_samples=150",
+            "report.tsne.max_iter=250",
+            "report.cnn.train_samples=600",
+            "report.cnn.epochs=1",
+            "report.latent.num_scored_pairs=60",
+            "report.retrieval.gallery_samples=2000",
             name="evaluate",
         )
     )

@@ -28,6 +28,14 @@ class CheckpointError(AELabError, ValueError):
     """A checkpoint is missing, unreadable, or holds a different model."""
 
 
+class NotWritableError(AELabError, OSError):
+    """A folder the run must write to cannot be written (permissions, a read-only mount, a full disk)."""
+
+
+class DataChangedError(AELabError, ValueError):
+    """The data a checkpoint is evaluated on is not the data it was trained and split on."""
+
+
 # Mistakes in a command line or config surface as these; their messages say what to change.
 USER_ERRORS: tuple[type[BaseException], ...] = (AELabError, ValueError, FileNotFoundError, PermissionError)
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import netrc
 import os
+import socket
+import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -23,24 +25,13 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from aelab.targets import MOVED_TARGETS
+
 if TYPE_CHECKING:
     from pytorch_lightning import Callback
     from pytorch_lightning.loggers import Logger
 
 WANDB_TARGETS = {"pytorch_lightning.loggers.WandbLogger", "lightning.pytorch.loggers.WandbLogger"}
-
-# Checkpoints store their parts as _target_ paths; these classes have moved since some were written, and such
-# checkpoints still load.
-MOVED_TARGETS = {
-    **{
-        f"aelab.data.corruption.{n}": f"aelab.nets.corruption.{n}"
-        for n in ("GaussianNoise", "SaltAndPepper", "Masking")
-    },
-    **{f"aelab.models.sparsity.{n}": f"aelab.models.penalties.{n}" for n in ("L1Activity", "KLSparsity")},
-    "aelab.models.sparsity.KSparse": "aelab.models.code_transforms.KSparse",
-    "aelab.models.contractive.Contractive": "aelab.models.penalties.Contractive",
-    "aelab.models.weight_penalties.ParameterL2": "aelab.models.penalties.ParameterL2",
-}
 
 
 def build(spec: Any, **kwargs: Any) -> Any:
@@ -92,6 +83,28 @@ def resolve_wandb_offline(setting: Any) -> bool:
     return not wandb_logged_in()
 
 
+def wandb_unreachable(timeout: float = 5.0) -> str | None:
+    """Why the W&B server cannot be reached (None when it accepts a connection), found out within ~2x ``timeout``
+    seconds: wandb itself would wait minutes before failing without a network."""
+    url = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai"))
+    port = url.port or (443 if url.scheme == "https" else 80)
+    outcome: dict[str, str] = {}
+
+    def probe() -> None:
+        try:
+            socket.create_connection((url.hostname or "", port), timeout=timeout).close()
+            outcome["ok"] = ""
+        except OSError as err:
+            outcome["error"] = f"{type(err).__name__}: {err}"
+
+    thread = threading.Thread(target=probe, daemon=True)  # a hanging DNS lookup is not bound by the socket timeout
+    thread.start()
+    thread.join(2 * timeout)
+    if "ok" in outcome:
+        return None
+    return f"{url.scheme}://{url.hostname}:{port} " + outcome.get("error", f"did not answer in {2 * timeout:.0f} s")
+
+
 def instantiate_loggers(config: Mapping[str, Any] | None, wandb_resume_id: str | None = None) -> list[Logger]:
     """Loggers from a ``{name: {_target_: ...}}`` mapping; ``null`` entries are skipped.
 
@@ -108,14 +121,21 @@ def instantiate_loggers(config: Mapping[str, Any] | None, wandb_resume_id: str |
             raise ValueError(f"logger.{name} has no _target_; see conf/logger/ for examples")
         spec = dict(spec)
         if spec["_target_"] in WANDB_TARGETS:
-            spec["offline"] = resolve_wandb_offline(spec.get("offline", "auto"))
-            if wandb_resume_id and not spec.get("id"):
-                spec["id"], spec["resume"] = wandb_resume_id, "allow"
-            if spec["offline"]:
+            offline = resolve_wandb_offline(spec.get("offline", "auto"))
+            problem = None if offline else wandb_unreachable()
+            if problem:
+                rank_zero_info(
+                    f"W&B: cannot reach the server ({problem}); logging offline under {spec.get('save_dir')}/wandb "
+                    "instead. Upload later with `wandb sync <run folder>`; set WANDB_MODE=offline to skip this check."
+                )
+            elif offline:
                 rank_zero_info(
                     f"W&B: no login found (or WANDB_MODE=offline), logging offline under {spec.get('save_dir')}/wandb;"
                     " upload later with `wandb sync <run folder>`."
                 )
+            spec["offline"] = offline or problem is not None
+            if wandb_resume_id and not spec.get("id"):
+                spec["id"], spec["resume"] = wandb_resume_id, "allow"
         loggers.append(build(spec))
     return loggers
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,6 +179,8 @@ def fit_and_score_pca(
         images, _ = split_of(datamodule, split).take()
         metrics |= evaluate_pca(pca, images).as_metrics(f"pca/{split}_")
     probe_x, probe_y = train.take(seeded_subset(len(train), probe_train_samples, seed))
+    if len(torch.unique(probe_y)) < 2:  # unlabelled data (e.g. a reducer fit without y): nothing to probe
+        return pca, metrics | {"pca/probe_acc": math.nan, "pca/probe_test_acc": math.nan}
     probe = fit_probe(encode_images(pca.encode, probe_x), probe_y, max_iter=probe_max_iter)
     for split, key in (("val", "pca/probe_acc"), ("test", "pca/probe_test_acc")):
         images, labels = split_of(datamodule, split).take()
@@ -206,13 +208,35 @@ def compare_with_pca(metrics: dict[str, float], output_in_unit_range: bool) -> d
     return {
         "pca/yardstick_clipped": float(bool(suffix)),
         **{f"pca/test_{m}_yardstick": metrics[f"pca/test_{m}{suffix}"] for m in ("mse", "psnr", "ssim")},
-        "ae_over_pca_test_mse": ae / metrics[f"pca/test_mse{suffix}"],
-        "ae_over_pca_classic_test_mse": ae / metrics["pca/test_mse"],
-        "ae_over_pca_clipped_test_mse": ae / metrics["pca/test_mse_clipped"],
+        "ae_over_pca_test_mse": mse_ratio(ae, metrics[f"pca/test_mse{suffix}"]),
+        "ae_over_pca_classic_test_mse": mse_ratio(ae, metrics["pca/test_mse"]),
+        "ae_over_pca_clipped_test_mse": mse_ratio(ae, metrics["pca/test_mse_clipped"]),
     }
+
+
+def mse_ratio(ae: float, pca: float) -> float:
+    """ae / pca; when PCA reconstructs exactly (images that vary in fewer than k directions, e.g. constant ones):
+    1 if the AE does too, else infinity."""
+    if pca > 0:
+        return ae / pca
+    return 1.0 if ae <= 0 else math.inf
+
+
+def check_yardstick_size(k: int, image_shape: Sequence[int], setting: str = "model.latent_dim") -> None:
+    """Refuse a code size PCA cannot match: more components than each image has values."""
+    dim = math.prod(image_shape)
+    if k > dim:
+        raise ValueError(
+            f"{setting}={k} is more than the {dim} values of each image ({list(image_shape)}): such a code can copy "
+            f"the image rather than compress it, and PCA (the yardstick of every run) has at most {dim} components. "
+            f"Choose {setting} below {dim}."
+        )
 
 
 def ae_vs_pca_line(metrics: Mapping[str, float]) -> str:
     """The one line train.py and evaluate.py print: the AE's test MSE against its PCA yardstick's."""
     ae, pca, name = metrics["test/mse"], metrics["pca/test_mse_yardstick"], yardstick_name(metrics)
-    return f"AE test MSE {ae:.5f} | {name} test MSE {pca:.5f} | AE/PCA ratio {ae / pca:.3f} (below 1: the AE wins)"
+    line = f"AE test MSE {ae:.5f} | {name} test MSE {pca:.5f} | AE/PCA ratio {mse_ratio(ae, pca):.3f}"
+    if pca <= 0:
+        return f"{line} ({name} reconstructs these test images exactly: they vary in fewer than k directions)"
+    return f"{line} (below 1: the AE wins)"

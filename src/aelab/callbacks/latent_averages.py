@@ -9,7 +9,7 @@ import pytorch_lightning as pl
 import torch
 
 from aelab.analysis.interpolation import decoded_class_means, decoded_midpoints
-from aelab.callbacks.common import is_due
+from aelab.callbacks.common import is_due, keeps_rng
 from aelab.data.base import split_of
 from aelab.data.splits import seeded_subset
 from aelab.data.tensor_data import to_unit_float
@@ -24,13 +24,15 @@ class LatentAverages(pl.Callback):
         self.seed = seed
         self.key = key
 
+    @keeps_rng
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not (trainer.is_global_zero and is_due(trainer, self.every_n_epochs)):
             return
+        images, labels = split_of(trainer.datamodule, "val").take()
+        if len(images) < 2:
+            return  # a pair needs two validation images (a tiny folder may hold out one)
         with eval_mode(pl_module):
-            pair_rows, class_rows = latent_average_panels(
-                pl_module, *split_of(trainer.datamodule, "val").take(), self.num_pairs, self.seed
-            )
+            pair_rows, class_rows = latent_average_panels(pl_module, images, labels, self.num_pairs, self.seed)
         log_image_grid(
             trainer,
             f"{self.key}_pair_average",

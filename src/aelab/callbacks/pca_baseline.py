@@ -13,6 +13,7 @@ import logging
 import pytorch_lightning as pl
 
 from aelab.baselines.pca import PCA, fit_and_score_pca
+from aelab.callbacks.common import keeps_rng
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class PCABaseline(pl.Callback):
         self.pca: PCA | None = None
         self.metrics: dict[str, float] = {}
 
+    @keeps_rng
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         # once, on rank 0: under DDP every rank sees the whole data module, and only rank 0 logs and reports
         if not trainer.is_global_zero or (

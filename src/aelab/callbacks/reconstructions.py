@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytorch_lightning as pl
 
-from aelab.callbacks.common import is_due
+from aelab.callbacks.common import is_due, keeps_rng
 from aelab.callbacks.pca_baseline import PCABaseline
 from aelab.data.base import split_of
 from aelab.data.splits import seeded_subset
@@ -32,6 +32,7 @@ class ReconstructionGrid(pl.Callback):
         self.seed = seed
         self.key = key
 
+    @keeps_rng
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not (trainer.is_global_zero and is_due(trainer, self.every_n_epochs)):
             return

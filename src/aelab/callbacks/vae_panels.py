@@ -9,7 +9,7 @@ import math
 import pytorch_lightning as pl
 import torch
 
-from aelab.callbacks.common import is_due
+from aelab.callbacks.common import is_due, keeps_rng
 from aelab.data.base import split_of
 from aelab.data.splits import seeded_subset
 from aelab.data.tensor_data import to_unit_float
@@ -50,6 +50,7 @@ class GenerativePanels(pl.Callback):
         self.seed = seed
         self.key = key
 
+    @keeps_rng
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not (is_generative(pl_module) and trainer.is_global_zero and is_due(trainer, self.every_n_epochs)):
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
 from aelab.data.augment import build_augment
+from aelab.data.preprocessing import Preprocessing
 from aelab.data.tensor_data import ImageTensorDataset, batch_loader
 from aelab.errors import DataNotFoundError
 
@@ -45,6 +47,29 @@ class SplitDataModule(pl.LightningDataModule):
             return batch
         images, labels = batch
         return self.augment(images), labels
+
+    def preprocessing(self) -> Preprocessing:
+        """How source images become this module's uint8 images: recorded in checkpoints for inference."""
+        return Preprocessing(tuple(self.shape), "arrays")
+
+    def split_items(self, split: str) -> list[str]:
+        """What identifies the items of ``split``, in order: row numbers and labels here; image folders name files."""
+        dataset = self.splits[split]
+        rows = range(len(dataset)) if dataset.rows is None else dataset.rows.tolist()
+        return [f"{r}:{label}" for r, label in zip(rows, dataset.labels.tolist())]
+
+    def split_record(self) -> dict[str, dict[str, Any]]:
+        """Per split, how many items and a sha256 of which: stored in checkpoints, so evaluate.py can tell when
+        the data it rebuilt is not the data the model was trained and tested on."""
+        if getattr(self, "_split_record", None) is None:
+            self._split_record = {
+                name: {
+                    "count": len(self.splits[name]),
+                    "sha256": hashlib.sha256("\n".join(self.split_items(name)).encode()).hexdigest(),
+                }
+                for name in sorted(self.splits)
+            }
+        return self._split_record
 
     @property
     def num_classes(self) -> int:

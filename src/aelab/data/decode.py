@@ -32,11 +32,17 @@ def decode_image(path: Path, size: int, resize: str = "stretch", interpolation: 
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
         return None
-    image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    image = resize_image(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), (size, size), resize, interpolation)
+    return np.ascontiguousarray(image.transpose(2, 0, 1))
+
+
+def resize_image(image: np.ndarray, size: tuple[int, int], resize: str, interpolation: str) -> np.ndarray:
+    """An (H, W[, C]) uint8 image brought to ``size`` (height, width): stretched, or its central square cropped first."""
     if resize == "center_crop":
         height, width = image.shape[:2]
         side = min(height, width)
         top, left = (height - side) // 2, (width - side) // 2
         image = image[top : top + side, left : left + side]
-    image = cv2.resize(image, (size, size), interpolation=INTERPOLATIONS[interpolation])
-    return np.ascontiguousarray(image.transpose(2, 0, 1))
+    if image.shape[:2] == tuple(size):
+        return image
+    return cv2.resize(np.ascontiguousarray(image), size[::-1], interpolation=INTERPOLATIONS[interpolation])

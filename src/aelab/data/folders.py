@@ -17,9 +17,11 @@ from pytorch_lightning.utilities import rank_zero_warn
 from aelab.data.base import SplitDataModule
 from aelab.data.decode import check_decode_options
 from aelab.data.image_cache import CachedImages, load_or_build
-from aelab.data.splits import holdout_size, random_holdout
+from aelab.data.preprocessing import Preprocessing
+from aelab.data.splits import check_split_size, holdout_size, random_holdout
 from aelab.data.tensor_data import ImageTensorDataset
 from aelab.errors import DataNotFoundError
+from aelab.files import expand_path
 
 log = logging.getLogger(__name__)
 
@@ -72,15 +74,26 @@ class ImageFolderDataModule(SplitDataModule):
             raise ValueError(f"data.image_size must be at least 8, got {image_size}")
         if shape is not None and tuple(shape) != (3, image_size, image_size):
             raise ValueError(f"data.shape is {list(shape)} but images are decoded to [3, {image_size}, {image_size}]")
+        check_split_size(val_size, "data.val_size")
+        check_split_size(test_size, "data.test_size")
+        if val_size < 1 and test_size < 1 and val_size + test_size >= 1:
+            raise ValueError(
+                f"data.val_size={val_size} and data.test_size={test_size} together hold out all the images; "
+                "keep their sum below 1 so some are left to train on."
+            )
         self.save_hyperparameters(logger=False)
         self.name = name
-        self.root = Path(root)
+        self.root = expand_path(root)
         self.caches: dict[str, CachedImages] = {}
 
     @property
     def shape(self) -> tuple[int, int, int]:
         size = self.hparams.image_size
         return (3, size, size)
+
+    def preprocessing(self) -> Preprocessing:
+        hp = self.hparams
+        return Preprocessing(self.shape, "files", hp.resize, hp.interpolation)
 
     # -- layout: subclasses override these two --------------------------------------------------------------
     def layout_error(self, problem: str) -> DataNotFoundError:
@@ -125,13 +138,19 @@ class ImageFolderDataModule(SplitDataModule):
             listings["predict"] = (found, [-1] * len(found))
         if not listings["train"][0]:
             raise self.layout_error(f"no files under the class folders of {folders['train']}")
+        empty = [name for i, name in enumerate(self.class_names) if i not in set(listings["train"][1])]
+        if empty:
+            rank_zero_warn(
+                f"{self.name}: the class folders {empty} under {folders['train']} hold no files; they still count as "
+                "classes (the probe and the reports list them). Remove them, or add their images."
+            )
         hp = self.hparams
         for split, (files, labels) in listings.items():
             cache = load_or_build(
                 f"{self.name}-{split}",
                 files,
                 labels,
-                Path(hp.cache_dir),
+                expand_path(hp.cache_dir),
                 hp.image_size,
                 hp.resize,
                 hp.interpolation,
@@ -158,16 +177,27 @@ class ImageFolderDataModule(SplitDataModule):
         if "test" in caches:
             self.splits["test"] = dataset(caches["test"])
         else:
-            keep, test = random_holdout(len(rows), holdout_size(len(rows), hp.test_size), hp.seed)
+            keep, test = random_holdout(len(rows), holdout_size(len(rows), hp.test_size, "data.test_size"), hp.seed)
             self.splits["test"] = dataset(train, rows[test])
             rows = rows[keep]
-        keep, val = random_holdout(len(rows), holdout_size(len(rows), hp.val_size), hp.seed)
+        keep, val = random_holdout(len(rows), holdout_size(len(rows), hp.val_size, "data.val_size"), hp.seed)
         self.splits["train"] = dataset(train, rows[keep])
         self.splits["val"] = dataset(train, rows[val])
         if "predict" in caches:
             self.splits["predict"] = dataset(caches["predict"])
         self.exclude_from_training()
+        self.split_files = {name: self._files_of(name, caches) for name in self.splits}
         log.info("%s: %s, classes %s", self.name, {k: len(v) for k, v in self.splits.items()}, self.class_names)
+
+    def _files_of(self, split: str, caches: dict[str, CachedImages]) -> list[str]:
+        """The files of ``split``, relative to data.root, in row order (what ``split_record`` digests)."""
+        dataset = self.splits[split]
+        cache = caches["train" if split in ("train", "val") or ("test" not in caches and split == "test") else split]
+        rows = range(len(cache.files)) if dataset.rows is None else dataset.rows.tolist()
+        return [str(Path(cache.files[r]).relative_to(self.root)) for r in rows]
+
+    def split_items(self, split: str) -> list[str]:
+        return self.split_files[split]
 
 
 class IntelDataModule(ImageFolderDataModule):

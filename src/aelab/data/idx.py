@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,14 @@ def read_idx(path: Path) -> np.ndarray:
     """Read an IDX file (``.gz`` or raw) into a uint8 array of the shape its header declares."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as handle:
-        data = handle.read()
+    try:
+        with opener(path, "rb") as handle:
+            data = handle.read()
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+        raise ValueError(
+            f"{path} is truncated or corrupt ({type(err).__name__}: {err or 'the compressed stream ends early'}): "
+            "the download or copy did not finish. Delete it and download (or copy) it again."
+        ) from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0:
         raise ValueError(f"{path} is not an IDX file (bad magic number); re-download it.")
     if data[2] != _UBYTE:

@@ -22,6 +22,7 @@ import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from aelab.data.decode import decode_image
+from aelab.errors import NotWritableError
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 1
@@ -67,8 +68,15 @@ def load_or_build(
         return cached
     if not build:
         raise FileNotFoundError(f"no image cache at {array_path}")
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    _build(array_path, meta_path, files, labels, size, resize, interpolation, workers, name)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        _build(array_path, meta_path, files, labels, size, resize, interpolation, workers, name)
+    except OSError as err:
+        raise NotWritableError(
+            f"cannot write the decoded-image cache {array_path.name} in {cache_dir} ({type(err).__name__}: "
+            f"{err.strerror or err}). Set data.cache_dir (or paths.cache_dir) to a folder you can write to, "
+            "with room for the decoded images."
+        ) from None
     cached = _open(array_path, meta_path)
     assert cached is not None, f"cache {array_path} was just written but cannot be read"
     return cached

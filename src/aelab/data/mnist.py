@@ -19,9 +19,10 @@ from pytorch_lightning.utilities import rank_zero_warn
 
 from aelab.data.base import SplitDataModule
 from aelab.data.idx import read_idx
-from aelab.data.splits import holdout_size, random_holdout, stratified_holdout
+from aelab.data.splits import check_split_size, holdout_size, random_holdout, stratified_holdout
 from aelab.data.tensor_data import ImageTensorDataset
 from aelab.errors import DataNotFoundError
+from aelab.files import expand_path
 
 log = logging.getLogger(__name__)
 
@@ -135,10 +136,11 @@ class MNISTDataModule(SplitDataModule):
             raise ValueError(f"data.shape is {list(shape)} but {name} images are {list(SHAPE)}; leave it unset.")
         if batch_size <= 0 or eval_batch_size <= 0:
             raise ValueError(f"batch sizes must be positive, got {batch_size} and {eval_batch_size}")
+        check_split_size(val_size, "data.val_size")
         # logger=False: the run logs the whole resolved config; merging these into the model's hparams clashes.
         self.save_hyperparameters(logger=False)
         self.name = name
-        self.data_dir = Path(data_dir)
+        self.data_dir = expand_path(data_dir)
         self.class_names = DATASETS[name][1]
         self.excluded_class_indices(exclude_classes)  # refuse unknown classes now, before any data is read
         self.resolved_source: str | None = None
@@ -226,7 +228,7 @@ class MNISTDataModule(SplitDataModule):
         self._build_splits(images[keep], labels[keep], images[test], labels[test])
 
     def _build_splits(self, train_x, train_y, test_x, test_y) -> None:
-        n_val = holdout_size(len(train_x), self.hparams.val_size)
+        n_val = holdout_size(len(train_x), self.hparams.val_size, "data.val_size")
         train_idx, val_idx = random_holdout(len(train_x), n_val, self.hparams.seed)
 
         def dataset(x: np.ndarray, y: np.ndarray) -> ImageTensorDataset:

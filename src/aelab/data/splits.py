@@ -31,11 +31,30 @@ def random_holdout(n: int, holdout: int, seed: int) -> tuple[np.ndarray, np.ndar
     return np.sort(perm[holdout:]), np.sort(perm[:holdout])
 
 
-def holdout_size(n: int, fraction_or_count: float) -> int:
-    """A size given as a fraction (< 1) of ``n`` or as a count (>= 1)."""
-    if fraction_or_count <= 0:
-        raise ValueError(f"a split size must be positive, got {fraction_or_count}")
-    return round(n * fraction_or_count) if fraction_or_count < 1 else int(fraction_or_count)
+def check_split_size(size: float, setting: str) -> None:
+    """Refuse a split size that is neither a fraction (0 < size < 1) nor a whole count (>= 1)."""
+    if isinstance(size, bool) or not isinstance(size, int | float) or size <= 0 or (size >= 1 and size != int(size)):
+        raise ValueError(
+            f"{setting}={size!r}: a split size is a fraction of the images (0 < size < 1, e.g. 0.1) or a whole "
+            "number of images (e.g. 500)."
+        )
+
+
+def holdout_size(n: int, fraction_or_count: float, setting: str = "the split size") -> int:
+    """A size given as a fraction (< 1) of ``n`` or as a count (>= 1), checked to leave images on both sides."""
+    check_split_size(fraction_or_count, setting)
+    size = round(n * fraction_or_count) if fraction_or_count < 1 else int(fraction_or_count)
+    if not 0 < size < n:
+        raise ValueError(
+            f"{setting}={fraction_or_count} holds out {size} of the {n} images there are, leaving "
+            f"{'none' if size >= n else 'all of them'} on the other side. "
+            + (
+                f"Add images (a split needs at least 2), or set {setting} to a smaller count."
+                if n < 2 or size >= n
+                else f"Set {setting} to a larger fraction or to a count such as 1."
+            )
+        )
+    return size
 
 
 def seeded_subset(n_total: int, n: int, seed: int) -> torch.Tensor:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 
 def to_unit_float(images: torch.Tensor, device: torch.device | str | None = None) -> torch.Tensor:
@@ -81,6 +81,33 @@ def collate_batch(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tenso
     return batch
 
 
+class EpochShuffle(RandomSampler):
+    """A fresh random order every epoch, drawn from (seed, epoch) alone rather than from the global RNG: a resumed
+    run gets the same order as the run that never stopped, and ``skip_next`` lets it start mid-epoch.
+
+    It is a RandomSampler, so under DDP Lightning still replaces it with a shuffling DistributedSampler.
+    """
+
+    def __init__(self, data_source: Dataset, seed: int | None = None) -> None:
+        super().__init__(data_source)
+        self.seed = int(torch.initial_seed() if seed is None else seed) % 2**63
+        self.epoch = 0
+        self._skip = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def skip_next(self, n: int) -> None:
+        """Leave out the first ``n`` indices of the next pass only (the part of an epoch already trained on)."""
+        self._skip = n
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed((self.seed + 1_000_003 * self.epoch) % 2**63)
+        order = torch.randperm(len(self.data_source), generator=generator)
+        start, self._skip = self._skip, 0
+        return iter(order[start:].tolist())
+
+
 def batch_loader(
     dataset: ImageTensorDataset,
     batch_size: int,
@@ -89,11 +116,12 @@ def batch_loader(
     pin_memory: bool = False,
     drop_last: bool = False,
 ) -> DataLoader:
-    """A standard DataLoader whose fetch is one tensor gather per batch."""
+    """A standard DataLoader whose fetch is one tensor gather per batch, shuffled by ``EpochShuffle``."""
     return DataLoader(
         dataset,
         batch_size=batch_size,
-        shuffle=shuffle,
+        sampler=EpochShuffle(dataset) if shuffle else None,
+        generator=torch.Generator(),  # worker seeds from here: iterating never draws from the global RNG
         num_workers=num_workers,
         pin_memory=pin_memory,
         drop_last=drop_last,

@@ -234,6 +234,9 @@ class AutoEncoder(pl.LightningModule):
         every = max(trainer.log_every_n_steps, 1)
         return bool(trainer.fast_dev_run) or (self.global_step + 1) % every == 0
 
+    def on_train_start(self) -> None:
+        self.on_train_epoch_start()  # a run resumed mid-epoch starts without on_train_epoch_start
+
     def on_train_epoch_start(self) -> None:
         self._epoch_loss_sum = torch.zeros((), device=self.device)
         self._epoch_steps = 0

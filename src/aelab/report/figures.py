@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from aelab.files import atomic_path
 from aelab.panels import PADDING, image_grid
 
 WRONG = torch.tensor([0.85, 0.1, 0.1])  # frame colour of a retrieved image of another class
@@ -24,8 +25,11 @@ WRONG = torch.tensor([0.85, 0.1, 0.1])  # frame colour of a retrieved image of a
 
 def _save(fig: plt.Figure, path: Path, dpi: int) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        with atomic_path(path) as tmp:  # a full disk leaves no half-written PNG behind
+            fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
+    finally:
+        plt.close(fig)
     return path
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from aelab.baselines.pca import yardstick_name
+from aelab.files import write_text_atomic
 
 
 @dataclass
@@ -130,5 +131,5 @@ def write_markdown(path: Path, m: Mapping[str, float], c: Mapping[str, Any], fig
     ]
     for figure in figures:
         lines += [f"## {figure.title}", "", figure.sentence, "", f"![{figure.title}]({figure.path.name})", ""]
-    path.write_text("\n".join(lines))
+    write_text_atomic(path, "\n".join(lines))
     return path

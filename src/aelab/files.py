@@ -1,0 +1,53 @@
+"""Writing files so that a failure (a full disk, a kill, an exception) leaves either the old file or the new one,
+never a half-written one: write beside the target under a hidden temporary name, flush to disk, then rename."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def expand_path(path: str | os.PathLike) -> Path:
+    """``~`` and ``$VARS`` expanded: what a user means by ``data.root=~/my_photos``."""
+    return Path(os.path.expandvars(os.path.expanduser(str(path))))
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yields a temporary path beside ``path``; when the block ends without an error it replaces ``path``, otherwise
+    it is removed and ``path`` is left as it was."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    return write_bytes_atomic(path, text.encode())
+
+
+def writable_dir(folder: str | os.PathLike) -> bool:
+    """Whether files can be created in ``folder`` (made if missing); checked by writing one, as permissions,
+    read-only mounts and full disks all show only then."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"x")
+        probe.unlink()
+        return True
+    except OSError:
+        return False

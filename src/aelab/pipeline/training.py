@@ -1,0 +1,114 @@
+"""train(cfg): instantiate the parts from the Hydra config, fit, test, report AE vs PCA."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import warnings
+from pathlib import Path
+
+import pytorch_lightning as pl
+from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.callbacks import LearningRateMonitor
+
+from aelab.baselines.pca import ae_vs_pca_line, check_yardstick_size, compare_with_pca
+from aelab.callbacks.pca_baseline import PCABaseline
+from aelab.checkpoints import (
+    WANDB_RUN_KEY,
+    ConfigInCheckpoint,
+    InterruptCheckpoint,
+    ResumeState,
+    check_same_model,
+    load_checkpoint,
+)
+from aelab.ddp import job_scope
+from aelab.errors import NonFiniteLossError
+from aelab.files import write_text_atomic
+from aelab.instantiate import build, finish_wandb, instantiate_callbacks, instantiate_loggers
+from aelab.models.autoencoder import AutoEncoder
+from aelab.pipeline.resume import EXIT_CODES, check_resume_overrides, interrupted_message
+
+log = logging.getLogger(__name__)
+
+# Lightning notes these on every run; both are by design here (the model scales uint8 batches itself).
+for _message in (".*overridden `on_after_batch_transfer`.*", ".*smaller than the logging interval.*"):
+    warnings.filterwarnings("ignore", message=_message)
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Fit the configured autoencoder, test it, and report it against PCA at the same code size.
+
+    SIGTERM or Ctrl+C during fit saves ``checkpoints/interrupted.ckpt``, prints the command that resumes it and
+    exits with 143 or 130: a preempted job must not look like a finished one.
+    """
+    with job_scope():
+        return _train(cfg)
+
+
+def _train(cfg: DictConfig) -> dict[str, float]:
+    if cfg.get("seed") is not None:
+        pl.seed_everything(cfg.seed, workers=True)
+    datamodule = build(cfg.data)
+    model: AutoEncoder = build(cfg.model)
+    model.check_data(datamodule)
+    check_yardstick_size(model.latent_dim, datamodule.shape)
+    resume_run_id = None
+    if cfg.get("ckpt_path"):
+        checkpoint = load_checkpoint(cfg.ckpt_path)
+        check_same_model(checkpoint, model, cfg.ckpt_path)
+        check_resume_overrides(checkpoint, cfg, cfg.ckpt_path)
+        resume_run_id = checkpoint.get(WANDB_RUN_KEY)
+        del checkpoint
+
+    output_dir = Path(cfg.paths.output_dir)
+    loggers = instantiate_loggers(cfg.get("logger"), wandb_resume_id=resume_run_id)
+    callbacks = instantiate_callbacks(cfg.get("callbacks"))
+    if not loggers:
+        callbacks = [cb for cb in callbacks if not isinstance(cb, LearningRateMonitor)]
+    if not any(isinstance(cb, PCABaseline) for cb in callbacks):
+        callbacks.append(PCABaseline())  # the yardstick is part of every run
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    interrupt = InterruptCheckpoint(output_dir / "checkpoints")
+    callbacks += [ConfigInCheckpoint(resolved), ResumeState(), interrupt]
+    trainer: pl.Trainer = build(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    for logger in trainer.loggers:
+        logger.log_hyperparams(resolved)
+
+    try:
+        _fit(trainer, model, datamodule, cfg.get("ckpt_path"), output_dir)
+        # the last validation metrics (what a sweeper optimises), then the test metrics of the best checkpoint
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+        if cfg.get("test", True):
+            best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+            trainer.test(model, datamodule=datamodule, ckpt_path="best" if best else None)
+            metrics |= {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+            if trainer.is_global_zero:  # the PCA yardstick is computed (and reported) by rank 0 only
+                baseline = next(cb for cb in trainer.callbacks if isinstance(cb, PCABaseline))
+                metrics |= baseline.metrics
+                metrics |= compare_with_pca(metrics, model.output_in_unit_range)
+                metrics["model/parameters"] = sum(p.numel() for p in model.parameters())
+                print(ae_vs_pca_line(metrics))
+                output_dir.mkdir(parents=True, exist_ok=True)
+                write_text_atomic(output_dir / "results.json", json.dumps(metrics, indent=2, sort_keys=True))
+        return metrics
+    except SystemExit:  # Lightning turns SIGTERM and Ctrl+C into SystemExit; say what happened and how to go on
+        if interrupt.signal_name is None:
+            raise
+        if trainer.is_global_zero:
+            epoch, step = trainer.current_epoch, trainer.global_step
+            print(interrupted_message(interrupt.signal_name, interrupt.saved, epoch, step), file=sys.stderr, flush=True)
+        raise SystemExit(EXIT_CODES[interrupt.signal_name]) from None
+    finally:
+        finish_wandb(trainer.loggers)
+
+
+def _fit(
+    trainer: pl.Trainer, model: AutoEncoder, datamodule: pl.LightningDataModule, ckpt_path: str | None, output_dir: Path
+) -> None:
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    except NonFiniteLossError as err:
+        saved = sorted(output_dir.glob("checkpoints/*.ckpt"))
+        log.error("%s\nLast good checkpoints: %s", err, [str(p) for p in saved] or "none written yet")
+        raise
