@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from hydra.errors import MissingConfigException
 
@@ -36,9 +37,12 @@ def test_every_optimizer_option_builds(make_config, optimizer):
 @pytest.mark.parametrize("data", options("data"))
 def test_every_data_option_builds(make_config, data, tmp_path):
     extra = [f"data.root={tmp_path}"] if data == "image_folder" else []
+    if data == "array":
+        np.save(tmp_path / "images.npy", np.zeros((4, 1, 28, 28), np.uint8))
+        extra = [f"data.path={tmp_path / 'images.npy'}", "data.shape=[1,28,28]"]
     dm = build(make_config(f"data={data}", *extra).data)
     assert dm.name == data
-    assert dm.shape == ((1, 28, 28) if "mnist" in data else (3, 128, 128))
+    assert dm.shape == ((1, 28, 28) if "mnist" in data or data == "array" else (3, 128, 128))
 
 
 def test_image_size_reaches_the_model_through_data_shape(make_config):
@@ -57,7 +61,7 @@ def test_every_logger_option_builds(make_config, logger):
 @pytest.mark.parametrize("callbacks", options("callbacks"))
 def test_every_callbacks_option_builds(make_config, callbacks):
     built = instantiate_callbacks(make_config(f"callbacks={callbacks}", fast=False).get("callbacks"))
-    assert len(built) == {"default": 10, "minimal": 6, "none": 0}[callbacks]
+    assert len(built) == {"default": 11, "minimal": 6, "none": 0}[callbacks]
 
 
 @pytest.mark.parametrize("experiment", options("experiment"))

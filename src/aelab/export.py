@@ -1,0 +1,96 @@
+"""The encoder and decoder without aelab: python -m aelab.export ckpt_path=<ckpt> format=onnx|torchscript output=<folder>
+
+Writes encoder.<onnx|pt> (float images (N, C, H, W) in [0, 1] -> codes (N, k)) and decoder.<onnx|pt> (codes ->
+images), both with a dynamic batch axis, and preprocessing.json: how to turn an image file into the encoder's input
+(decode as RGB, resize mode and interpolation, size, uint8 / 255, NCHW), so they run in onnxruntime or plain torch.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import hydra
+import torch
+from omegaconf import DictConfig
+from torch import nn
+
+from aelab.errors import NotWritableError, user_errors
+from aelab.files import expand_path, writable_dir, write_text_atomic
+from aelab.reducer import AutoEncoderReducer, load
+from aelab.run_dirs import register_resolvers
+
+FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
+
+
+class Encoder(nn.Module):
+    """The model's flat codes: what AutoEncoderReducer.transform gives."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.model.encode(images)
+
+
+class Decoder(nn.Module):
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, codes: torch.Tensor) -> torch.Tensor:
+        return self.model.decode(codes)
+
+
+def export(reducer: AutoEncoderReducer, output: Path, fmt: str) -> dict[str, Path]:
+    """Write the encoder, the decoder and preprocessing.json into ``output``; returns their paths."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format={fmt}: choose one of {sorted(FORMATS)}")
+    if not writable_dir(output):
+        raise NotWritableError(f"output={output}: cannot create or write that folder; choose another")
+    model = reducer.model_.to("cpu").eval()
+    images = torch.rand(2, *reducer.preprocessing_.shape)
+    codes = torch.randn(2, reducer.latent_dim_)
+    paths = {"encoder": output / f"encoder{FORMATS[fmt]}", "decoder": output / f"decoder{FORMATS[fmt]}"}
+    parts = (
+        ("encoder", Encoder(model), images, "images", "codes"),
+        ("decoder", Decoder(model), codes, "codes", "images"),
+    )
+    for key, module, example, name_in, name_out in parts:
+        if fmt == "torchscript":
+            model._jit_is_scripting = True  # Lightning's flag: its trainer property stays quiet while traced
+            try:
+                torch.jit.trace(module, example).save(str(paths[key]))
+            finally:
+                model._jit_is_scripting = False
+        else:
+            torch.onnx.export(
+                module, (example,), str(paths[key]), input_names=[name_in], output_names=[name_out],
+                dynamic_axes={name_in: {0: "batch"}, name_out: {0: "batch"}}, dynamo=False,
+            )  # fmt: skip
+    record = {
+        **reducer.preprocessing_.as_dict(),
+        "latent_dim": reducer.latent_dim_,
+        "encoder": paths["encoder"].name,
+        "decoder": paths["decoder"].name,
+        "encoder_input": f"float32 (N, {', '.join(map(str, reducer.preprocessing_.shape))}) in [0, 1]: uint8 RGB / 255",
+        "checkpoint": str(reducer.ckpt_path_),
+    }
+    paths["preprocessing"] = write_text_atomic(output / "preprocessing.json", json.dumps(record, indent=2) + "\n")
+    return paths
+
+
+register_resolvers()  # conf/hydra/default.yaml names output folders with ${run_suffix:}
+
+
+@hydra.main(version_base="1.3", config_path="../../conf", config_name="export")
+def main(cfg: DictConfig) -> None:
+    with user_errors():
+        output = expand_path(cfg.output)
+        paths = export(load(cfg.ckpt_path, device="cpu"), output, cfg.format)
+        print("wrote " + ", ".join(str(p) for p in paths.values()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,292 @@
+"""The trained autoencoder as a dimensionality-reduction tool, with scikit-learn's conventions.
+
+    import aelab
+    reducer = aelab.load("outputs/train/runs/<run>/checkpoints/last.ckpt")
+    codes = reducer.transform(images)            # (n, k) float32
+    images_back = reducer.inverse_transform(codes)
+
+``AutoEncoderReducer(model="conv_strided", latent_dim=32).fit(X)`` trains through the same Lightning + Hydra path as
+train.py (a run folder with checkpoints, logs and results.json), so it fits in a ``Pipeline`` or ``GridSearchCV``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from aelab.checkpoints import PREPROCESSING_KEY, load_model, stored_data_config
+from aelab.data.preprocessing import ACCEPTED, Preprocessing, images_from_array, images_from_files, preprocessing_of
+from aelab.errors import ShapeMismatchError
+from aelab.files import expand_path
+
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+
+
+class AutoEncoderReducer(TransformerMixin, BaseEstimator):
+    """An autoencoder as a reducer: ``fit`` trains one, ``transform`` gives codes, ``inverse_transform`` images.
+
+    X: image arrays (numpy or torch) shaped (N, H, W), (N, H, W, C), (N, C, H, W) or flat (N, C*H*W), uint8 (0-255)
+    or float in [0, 1]; or a list of image file paths (decoded as training decodes files: OpenCV, RGB, resized with
+    the recorded mode and interpolation). Float images must be in [0, 1] and of the trained size; uint8 images and
+    files of another size are resized as training resized them. ``inverse_transform`` returns images in the form of
+    the last X given to ``fit`` or ``transform`` (files: uint8 (N, H, W, C) RGB).
+
+    Parameters are those of a train.py run: ``model`` (a conf/model option), ``latent_dim``, ``max_epochs``,
+    ``batch_size``, ``image_size`` (files only: the side images are decoded to; None: the first image's shorter
+    side, at most 128; arrays train at their own size), ``seed``, ``overrides``
+    (any further train.py overrides, e.g. ``["model/optimizer=adam"]``), ``output_dir`` (where each fit makes its
+    run folder; None: outputs/reducer/runs), ``device`` ("auto": the GPU when there is one) and
+    ``inference_batch_size`` (images per forward pass in transform; memory is bounded by it).
+    """
+
+    def __init__(
+        self,
+        model: str = "dense",
+        latent_dim: int | None = 32,
+        max_epochs: int = 20,
+        batch_size: int = 128,
+        image_size: int | None = None,
+        seed: int | None = 42,
+        overrides: Sequence[str] = (),
+        output_dir: str | None = None,
+        device: str = "auto",
+        inference_batch_size: int = 512,
+    ) -> None:
+        self.model = model
+        self.latent_dim = latent_dim
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.image_size = image_size
+        self.seed = seed
+        self.overrides = overrides
+        self.output_dir = output_dir
+        self.device = device
+        self.inference_batch_size = inference_batch_size
+
+    # -- loading and fitting ------------------------------------------------------------------------------------
+    @classmethod
+    def from_checkpoint(cls, ckpt_path: str | Path, device: str = "auto") -> AutoEncoderReducer:
+        """A fitted reducer from a train.py checkpoint (verified, and built only from allowed classes)."""
+        net, checkpoint = load_model(ckpt_path)
+        reducer = cls(model=getattr(net, "name", "autoencoder"), latent_dim=net.latent_dim, device=device)
+        reducer._set_fitted(net, preprocessing_of(checkpoint.get(PREPROCESSING_KEY), stored_data_config(checkpoint)),
+                            Path(ckpt_path))  # fmt: skip
+        return reducer
+
+    def fit(self, X: Any, y: Any = None) -> AutoEncoderReducer:
+        """Train an autoencoder on X (a seeded tenth is held out for validation, another for the test) with
+        train.py's pipeline; the best checkpoint becomes this reducer."""
+        from hydra import compose, initialize_config_dir
+        from hydra.core.global_hydra import GlobalHydra
+
+        from aelab.data.arrays import data_module_path
+        from aelab.pipeline import train
+
+        images, prep, form = self._training_images(X)
+        out = run_folder(expand_path(self.output_dir) if self.output_dir else Path("outputs") / "reducer" / "runs")
+        images_path, labels_path = data_module_path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        np.save(images_path, images.numpy())
+        overrides = [
+            f"model={self.model}",
+            "data=array",
+            f"data.path='{images_path}'",
+            f"data.shape=[{','.join(map(str, prep.shape))}]",
+            f"data.preprocessing={preprocessing_override(prep)}",
+            f"data.batch_size={self.batch_size}",
+            f"trainer.max_epochs={self.max_epochs}",
+            f"seed={'null' if self.seed is None else self.seed}",
+            f"paths.root_dir='{Path.cwd()}'",
+            f"paths.output_dir='{out}'",
+            "logger=csv",
+            "trainer.enable_progress_bar=false",
+            "callbacks.progress_bar=null",
+            "callbacks.model_summary=null",
+        ]
+        if self.latent_dim is not None:
+            overrides.append(f"model.latent_dim={self.latent_dim}")
+        if y is not None:  # any labels (names too) become class indices; they only feed the probes
+            np.save(labels_path, np.unique(np.asarray(y), return_inverse=True)[1].astype(np.int64))
+            overrides.append(f"data.labels_path='{labels_path}'")
+        else:
+            overrides.append("callbacks.latent_probe=null")
+        if self.device != "auto":
+            overrides.append(f"trainer.accelerator={'gpu' if self.device.startswith('cuda') else self.device}")
+        if GlobalHydra.instance().is_initialized():
+            GlobalHydra.instance().clear()
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose(config_name="train", overrides=[*overrides, *self.overrides])
+        train(cfg)
+        best = sorted(p for p in (out / "checkpoints").glob("epoch*.ckpt")) or [out / "checkpoints" / "last.ckpt"]
+        net, _ = load_model(best[-1])
+        self._set_fitted(net, prep, best[-1])
+        self.input_form_ = form
+        return self
+
+    def _training_images(self, X: Any) -> tuple[torch.Tensor, Preprocessing, dict[str, Any]]:
+        form = input_form(X)
+        if form["kind"] == "files":
+            size = self.image_size or side_of_first_image(X)
+            prep = Preprocessing((3, size, size), "files")
+            images, _, skipped = images_from_files(list(X), prep)
+            if skipped:
+                raise ValueError(f"{len(skipped)} of {len(X)} files are not readable images, e.g. {skipped[:3]}")
+            return images, prep, form
+        array = torch.as_tensor(np.asarray(X) if not isinstance(X, torch.Tensor) else X)
+        shape = guess_shape(array)
+        images = (images_from_array(array, Preprocessing(shape, "arrays")) * 255).round().to(torch.uint8)
+        return images, Preprocessing(shape, "arrays"), form
+
+    def _set_fitted(self, net: torch.nn.Module, prep: Preprocessing, ckpt_path: Path) -> None:
+        device = "cuda" if self.device == "auto" and torch.cuda.is_available() else self.device
+        self.model_ = net.to("cpu" if device == "auto" else device).eval()
+        self.preprocessing_ = prep
+        self.ckpt_path_ = Path(ckpt_path)
+        self.latent_dim_ = int(net.latent_dim)
+        self.n_features_in_ = int(np.prod(prep.shape))
+
+    # -- using it -----------------------------------------------------------------------------------------------
+    def images(self, X: Any) -> torch.Tensor:
+        """X as float images (N, C, H, W) in [0, 1], as the model takes them (see the class docstring)."""
+        check_is_fitted(self, "model_")
+        self.input_form_ = input_form(X)
+        return torch.cat(list(self._batches(X))) if len(X) else torch.empty(0, *self.preprocessing_.shape)
+
+    def _batches(self, X: Any) -> Iterator[torch.Tensor]:
+        """X in float batches of ``inference_batch_size`` images: memory stays bounded by the batch, not by X."""
+        step = self.inference_batch_size
+        for start in range(0, len(X), step):
+            chunk = X[start : start + step]
+            if self.input_form_["kind"] == "files":
+                images, _, skipped = images_from_files(list(chunk), self.preprocessing_)
+                if skipped:
+                    raise ValueError(f"files that are not readable images: {skipped[:3]}; remove them "
+                                     "(python -m aelab.encode skips and lists them)")  # fmt: skip
+                yield images.float().div_(255.0)
+            else:
+                yield images_from_array(chunk, self.preprocessing_)
+
+    @torch.no_grad()
+    def transform(self, X: Any) -> np.ndarray:
+        """Codes (n, latent_dim) float32."""
+        check_is_fitted(self, "model_")
+        self.input_form_ = input_form(X)
+        codes = [self._run(self.model_.encode, batch) for batch in self._batches(X)]
+        return (torch.cat(codes) if codes else torch.empty(0, self.latent_dim_)).numpy().astype(np.float32, copy=False)
+
+    @torch.no_grad()
+    def inverse_transform(self, Z: Any) -> Any:
+        """Images decoded from codes (n, latent_dim), in the form of the last X given to fit or transform."""
+        check_is_fitted(self, "model_")
+        codes = torch.as_tensor(np.asarray(Z, dtype=np.float32))
+        if codes.ndim != 2 or codes.shape[1] != self.latent_dim_:
+            raise ShapeMismatchError(f"codes must be (n, {self.latent_dim_}); got {list(codes.shape)}")
+        step = self.inference_batch_size
+        images = [self._run(self.model_.decode, codes[i : i + step]) for i in range(0, len(codes), step)]
+        images = torch.cat(images) if images else torch.empty(0, *self.preprocessing_.shape)
+        return to_form(images, getattr(self, "input_form_", {"kind": "array", "layout": "nchw", "dtype": "float"}))
+
+    @torch.no_grad()
+    def reconstruct(self, X: Any) -> torch.Tensor:
+        """Float images (N, C, H, W) in [0, 1]: X encoded and decoded."""
+        check_is_fitted(self, "model_")
+        self.input_form_ = input_form(X)
+        return torch.cat([self._run(self.model_, batch) for batch in self._batches(X)])
+
+    @torch.no_grad()
+    def score(self, X: Any, y: Any = None) -> float:
+        """Minus the mean squared reconstruction error (higher is better, as GridSearchCV expects)."""
+        check_is_fitted(self, "model_")
+        self.input_form_ = input_form(X)
+        total, count = 0.0, 0
+        for batch in self._batches(X):
+            total += float(((self._run(self.model_, batch) - batch) ** 2).sum())
+            count += batch.numel()
+        return -total / max(count, 1)
+
+    def _run(self, fn: Any, batch: torch.Tensor) -> torch.Tensor:
+        device = next(self.model_.parameters()).device
+        return fn(batch.to(device)).float().cpu()
+
+    def __sklearn_tags__(self):  # codes are not the input features: tell sklearn this transformer makes new ones
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+
+def load(ckpt_path: str | Path, device: str = "auto") -> AutoEncoderReducer:
+    """``aelab.load``: a fitted AutoEncoderReducer from a checkpoint train.py wrote."""
+    return AutoEncoderReducer.from_checkpoint(ckpt_path, device=device)
+
+
+def preprocessing_override(prep: Preprocessing) -> str:
+    shape = ",".join(map(str, prep.shape))
+    return f"{{shape:[{shape}],source:{prep.source},resize:{prep.resize},interpolation:{prep.interpolation}}}"
+
+
+def side_of_first_image(paths: Sequence[str | Path], cap: int = 128) -> int:
+    """The shorter side of the first readable image, at most ``cap``: the size files train at without image_size."""
+    import cv2
+
+    for path in paths:
+        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if image is not None and image.size:
+            return max(8, min(cap, *image.shape[:2]))
+    raise ValueError(f"none of the {len(paths)} files is a readable image")
+
+
+def run_folder(parent: Path) -> Path:
+    """A new folder for one fit, named like train.py's run folders (time and a random suffix)."""
+    return parent / f"{time.strftime('%Y-%m-%d_%H-%M-%S')}_{secrets.token_hex(3)}"
+
+
+def input_form(X: Any) -> dict[str, Any]:
+    """What kind of X this is, so inverse_transform can answer in kind."""
+    if isinstance(X, str | Path):
+        raise TypeError(f"X is one path ({X}); pass a list of image files. {ACCEPTED}.")
+    if isinstance(X, list | tuple) and X and all(isinstance(p, str | Path) for p in X):
+        return {"kind": "files", "layout": "nhwc", "dtype": "uint8", "torch": False}
+    shape = tuple(np.shape(X))
+    layout = {2: "flat", 3: "nhw"}.get(len(shape), "nchw")
+    if len(shape) == 4 and shape[-1] in (1, 3) and shape[1] not in (1, 3):
+        layout = "nhwc"
+    dtype = "uint8" if str(getattr(X, "dtype", "")).endswith("uint8") else "float"
+    return {"kind": "array", "layout": layout, "dtype": dtype, "torch": isinstance(X, torch.Tensor)}
+
+
+def guess_shape(array: torch.Tensor) -> tuple[int, int, int]:
+    """(C, H, W) of images given without a trained model to say: (N, H, W) is grey, (N, H, W, C) and (N, C, H, W)
+    are told apart by which axis has 1 or 3 entries; flat (N, D) must be square grey images."""
+    s = tuple(array.shape)
+    if len(s) == 3:
+        return (1, s[1], s[2])
+    if len(s) == 4 and s[1] in (1, 3) and s[3] not in (1, 3):
+        return (s[1], s[2], s[3])
+    if len(s) == 4 and s[3] in (1, 3):
+        return (s[3], s[1], s[2])
+    if len(s) == 2 and int(np.sqrt(s[1])) ** 2 == s[1]:
+        side = int(np.sqrt(s[1]))
+        return (1, side, side)
+    raise ValueError(f"cannot tell the image shape of an array shaped {list(s)}. {ACCEPTED}.")
+
+
+def to_form(images: torch.Tensor, form: dict[str, Any]) -> Any:
+    """Float (N, C, H, W) images in [0, 1] laid out and typed like the input described by ``form``."""
+    out = images
+    if form["layout"] == "flat":
+        out = out.flatten(1)
+    elif form["layout"] == "nhw":
+        out = out[:, 0]
+    elif form["layout"] == "nhwc":
+        out = out.permute(0, 2, 3, 1)
+    if form["dtype"] == "uint8":
+        out = (out.clamp(0, 1) * 255).round().to(torch.uint8)
+    return out.contiguous() if form.get("torch") else out.contiguous().numpy()
