@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
 
 
@@ -80,6 +82,7 @@ def test_headline_command_on_intel_scenes(tmp_path):
     assert any("reconstructions" in n for n in images) and any("latent_pair_average" in n for n in images)
 
 
+@pytest.mark.slow  # tests/test_run_launch.py's DDP multirun test covers the same in the default suite
 def test_ddp_on_two_cpu_processes_logs_one_wandb_run(tmp_path):
     result = run(
         [

@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+import torch
 from pytorch_lightning.loggers import WandbLogger
 
 from aelab.instantiate import instantiate_loggers
@@ -43,6 +45,7 @@ def test_the_processes_of_one_cluster_job_share_its_folder():
     assert suffix_in_new_process(SLURM_ARRAY_JOB_ID="7", SLURM_ARRAY_TASK_ID="3") == "job7_3"
 
 
+@pytest.mark.slow  # the two tests above show the folder names differ; this runs two train.py at once
 def test_two_train_py_runs_started_together_write_two_whole_run_folders(tmp_path):
     command = [sys.executable, str(ROOT / "train.py"), *FAST, "data.source=sample", f"paths.root_dir={tmp_path}"]
     env = {**os.environ, "WANDB_MODE": "offline"}
@@ -76,25 +79,15 @@ def test_wandb_online_without_a_network_falls_back_to_offline_with_one_line(monk
 
 
 def test_ddp_inside_a_multirun_writes_one_sweep_folder_and_does_not_relaunch_it(tmp_path):
+    """Also what a single DDP run must do: rank 0 reports once and W&B records one run per job (tests/test_cli.py's
+    slow DDP test also checks that the epoch is sharded over the two processes)."""
     result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "train.py"),
-            "-m",
-            *FAST,
-            "data.source=sample",
-            "trainer=ddp",
-            "trainer.devices=2",
-            "model.latent_dim=4,8",
-            f"paths.root_dir={tmp_path}",
-        ],
-        cwd=tmp_path,
-        env={**os.environ, "WANDB_MODE": "offline"},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+        [sys.executable, str(ROOT / "train.py"), "-m", *FAST, "data.source=sample", "trainer=ddp",
+         "trainer.devices=2", "model.latent_dim=4,8", "logger=wandb", f"paths.root_dir={tmp_path}"],
+        cwd=tmp_path, env={**os.environ, "WANDB_MODE": "offline"}, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr[-4000:]
+    assert "Traceback" not in result.stderr and result.stdout.count("AE test MSE") == 2  # once per job, by rank 0
     sweeps = list((tmp_path / "outputs" / "train" / "multiruns").iterdir())
     assert len(sweeps) == 1, sweeps  # rank 1 used to start the sweep again, in a second folder
     jobs = sorted(p.parent.name for p in sweeps[0].glob("*/results.json"))
@@ -102,3 +95,7 @@ def test_ddp_inside_a_multirun_writes_one_sweep_folder_and_does_not_relaunch_it(
     assert not (tmp_path / "outputs" / "train" / "runs").exists()
     dims = [json.loads((sweeps[0] / j / "results.json").read_text())["pca/k"] for j in jobs]
     assert dims == [4.0, 8.0]
+    for job in jobs:
+        assert len(list((sweeps[0] / job / "wandb").glob("offline-run-*"))) == 1  # no duplicate W&B runs
+        ckpt = torch.load(sweeps[0] / job / "checkpoints" / "last.ckpt", weights_only=True)
+        assert ckpt["global_step"] == 3  # FAST limits each process to 3 batches (the slow DDP test checks sharding)
