@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from aelab.errors import NotWritableError
-from aelab.files import atomic_path
+from aelab.files import atomic_path, writable_dir
 
 FORMATS = (".parquet", ".csv", ".npz")
 
@@ -17,16 +17,8 @@ def check_output(path: Path) -> None:
     """Refuse an output path that cannot be written before any work is done."""
     if path.suffix not in FORMATS:
         raise ValueError(f"output={path}: write codes as one of {', '.join(FORMATS)} (by the file's extension)")
-    folder = path.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".{path.name}.probe"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as err:
-        raise NotWritableError(
-            f"output={path}: cannot write in {folder} ({err.strerror or err}); choose another path"
-        ) from None
+    if not writable_dir(path.parent):
+        raise NotWritableError(f"output={path}: cannot write in {path.parent}; choose another path")
 
 
 def write_codes(path: Path, codes: np.ndarray, names: list[str], labels: list[str] | None) -> Path:
