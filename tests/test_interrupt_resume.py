@@ -75,6 +75,7 @@ def test_sigterm_mid_run_saves_prints_the_resume_command_and_resuming_matches_th
 
 def test_ctrl_c_saves_and_prints_the_resume_command(tmp_path, capsys):
     handler = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a fresh train.py (other tests may have changed it)
     try:
         with pytest.raises(SystemExit) as stopped:
             train(compose_config(tmp_path, [*RUN, *stop_at(3, "SIGINT")]))
