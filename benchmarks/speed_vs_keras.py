@@ -1,0 +1,151 @@
+"""Seconds per epoch of seed 000's dense AE on full Fashion-MNIST: train.py as users run it, the bare PyTorch loop a
+user would write instead, and Keras 3 ``model.fit`` with ``validation_data``, in one script on one machine.
+
+    python -m benchmarks.speed_vs_keras            # needs: pip install -e ".[keras]" (tensorflow-cpu, keras)
+
+Every side's per-epoch cost is (time at 8 epochs - time at 3 epochs) / 5, as issue 14 measured it: start-up, data
+loading, the PCA yardstick, compilation and the test are excluded, and whatever runs every epoch (validation,
+callbacks, logging) is included. train.py is timed as whole processes of 3 and 8 epochs with its defaults
+(`experiment=seed_dense_mnist data=fashion_mnist`, default callbacks, W&B offline); the bare loop and Keras time
+their epochs from inside one 8-epoch run. All train 784-100-20-100-784 (ReLU, sigmoid output) with RMSprop 1e-3
+and MSE, batch 128, on the same 54,000 training images, and compute the validation loss on the same 6,000 every
+epoch. Each side runs in its own process, one after another. Writes ``--results``
+(benchmarks/results/speed_vs_keras.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EPOCHS = (3, 8)  # benchmarks.common (torch) is imported in main() only: a Keras side must not load torch
+
+
+def write_splits(fashion_dir: Path, folder: Path) -> None:
+    """The train and validation images aelab's data module uses, saved as float32 (N, 784) arrays in [0, 1]: the
+    sides load them without importing aelab (TensorFlow and torch in one process crash)."""
+    import numpy as np
+
+    from aelab.data.mnist import MNISTDataModule
+
+    datamodule = MNISTDataModule(name="fashion_mnist", data_dir=str(fashion_dir), source="full", download=False)
+    datamodule.setup("fit")
+    folder.mkdir(parents=True, exist_ok=True)
+    for split in ("train", "val"):
+        images = datamodule.splits[split].images
+        np.save(folder / f"{split}.npy", images.reshape(len(images), -1).float().div(255).numpy())
+
+
+def fashion_splits(folder: Path):
+    import numpy as np
+
+    return [np.load(folder / f"{split}.npy") for split in ("train", "val")]
+
+
+def bare_loop(folder: Path) -> list[float]:
+    """Seconds at the end of each epoch of the loop a PyTorch user writes: shuffled index batches of a float tensor."""
+    import torch
+    from torch import nn
+
+    train, val = (torch.from_numpy(a) for a in fashion_splits(folder))
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(784, 100), nn.ReLU(), nn.Linear(100, 20), nn.ReLU(), nn.Linear(20, 100),
+                        nn.ReLU(), nn.Linear(100, 784), nn.Sigmoid())  # fmt: skip
+    optimizer = torch.optim.RMSprop(net.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
+    ends, start = [], time.perf_counter()
+    for _ in range(max(EPOCHS)):
+        net.train()
+        for index in torch.randperm(len(train)).split(128):
+            x = train[index]
+            loss = nn.functional.mse_loss(net(x), x)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        net.eval()
+        with torch.no_grad():
+            val_loss = sum(nn.functional.mse_loss(net(x), x, reduction="sum") for x in val.split(512)) / val.numel()
+        ends.append(time.perf_counter() - start)
+        print(f"epoch {len(ends)}: val loss {float(val_loss):.5f}", flush=True)
+    return ends
+
+
+def keras_fit(folder: Path) -> list[float]:
+    """Seconds at the end of each epoch of Keras 3 model.fit(..., validation_data=...)."""
+    import keras
+
+    train, val = fashion_splits(folder)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(100, "relu"), keras.layers.Dense(20, "relu"),
+                              keras.layers.Dense(100, "relu"), keras.layers.Dense(784, "sigmoid")])  # fmt: skip
+    model.compile(optimizer=keras.optimizers.RMSprop(1e-3), loss="mse")
+    ends: list[float] = []
+    start = time.perf_counter()
+    timer = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: ends.append(time.perf_counter() - start))
+    model.fit(
+        train, train, batch_size=128, epochs=max(EPOCHS), validation_data=(val, val), callbacks=[timer], verbose=0
+    )
+    return ends
+
+
+def per_epoch(ends: list[float]) -> float:
+    low, high = EPOCHS
+    return (ends[high - 1] - ends[low - 1]) / (high - low)
+
+
+def run_side(side: str, folder: Path) -> dict:
+    """Run ``side`` in a fresh process (so no side inherits another's threads or caches)."""
+    cmd = [sys.executable, "-m", "benchmarks.speed_vs_keras", "--side", side, "--out", str(folder)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ})
+    if proc.returncode != 0:
+        sys.exit(f"{side} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fashion-dir", type=Path, default=Path("/usr/share/datasets/fashion-mnist"))
+    parser.add_argument("--side", choices=["bare", "keras"], help="internal: run one side and print its epoch ends")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "speed_vs_keras")
+    parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "speed_vs_keras.json")
+    args = parser.parse_args()
+    if args.side:
+        ends = bare_loop(args.out) if args.side == "bare" else keras_fit(args.out)
+        print(json.dumps({"ends": ends}))
+        return
+
+    from benchmarks.common import machine, run_train
+
+    overrides = ["experiment=seed_dense_mnist", "data=fashion_mnist", f"data.data_dir={args.fashion_dir}"]
+    env = {**os.environ, "WANDB_MODE": "offline"}
+    seconds = {}
+    for epochs in EPOCHS:
+        _, seconds[epochs] = run_train([*overrides, f"trainer.max_epochs={epochs}"], args.out / f"train_{epochs}", env)
+    train_py = (seconds[EPOCHS[1]] - seconds[EPOCHS[0]]) / (EPOCHS[1] - EPOCHS[0])
+    write_splits(args.fashion_dir, args.out)
+    bare = per_epoch(run_side("bare", args.out)["ends"])
+    keras_side = per_epoch(run_side("keras", args.out)["ends"])
+    keras_version = subprocess.run([sys.executable, "-c", "import keras; print(keras.__version__, keras.backend.backend())"],
+                                   capture_output=True, text=True).stdout.split()  # fmt: skip
+    record = {
+        "command": "python -m benchmarks.speed_vs_keras",
+        "machine": machine(),
+        "keras": f"keras {keras_version[0]}, backend {keras_version[-1]}",
+        "seconds_per_epoch": {"train.py": train_py, "bare loop": bare, "keras fit": keras_side},
+        "train.py / bare loop": train_py / bare,
+        "train.py / keras": train_py / keras_side,
+        "targets": {"train.py / bare loop": 1.25, "train.py / keras": 0.75},
+        "train.py runs": {str(k): v for k, v in seconds.items()},
+    }
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(json.dumps(record, indent=2) + "\n")
+    print(json.dumps(record, indent=2))
+
+
+if __name__ == "__main__":
+    main()
