@@ -24,7 +24,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-EPOCHS = (3, 8)  # benchmarks.common (torch) is imported in main() only: a Keras side must not load torch
+EPOCHS = [
+    3,
+    8,
+]  # (set by --epochs) benchmarks.common (torch) is imported in main() only: a Keras side must not load torch
 
 
 def write_splits(fashion_dir: Path, folder: Path) -> None:
@@ -100,7 +103,8 @@ def per_epoch(ends: list[float]) -> float:
 
 def run_side(side: str, folder: Path) -> dict:
     """Run ``side`` in a fresh process (so no side inherits another's threads or caches)."""
-    cmd = [sys.executable, "-m", "benchmarks.speed_vs_keras", "--side", side, "--out", str(folder)]
+    cmd = [sys.executable, "-m", "benchmarks.speed_vs_keras", "--side", side, "--out", str(folder), "--epochs",
+           *map(str, EPOCHS)]  # fmt: skip
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ})
     if proc.returncode != 0:
         sys.exit(f"{side} failed:\n{proc.stderr[-3000:]}")
@@ -113,7 +117,17 @@ def main() -> None:
     parser.add_argument("--side", choices=["bare", "keras"], help="internal: run one side and print its epoch ends")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "speed_vs_keras")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "speed_vs_keras.json")
+    parser.add_argument("--breakdown", action="store_true", help="also time train.py with parts switched off")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        nargs=2,
+        default=EPOCHS,
+        metavar=("LOW", "HIGH"),
+        help="per epoch = (time at HIGH - time at LOW) / (HIGH - LOW); a wider gap dilutes start-up noise",
+    )
     args = parser.parse_args()
+    EPOCHS[:] = args.epochs
     if args.side:
         ends = bare_loop(args.out) if args.side == "bare" else keras_fit(args.out)
         print(json.dumps({"ends": ends}))
@@ -123,17 +137,33 @@ def main() -> None:
 
     overrides = ["experiment=seed_dense_mnist", "data=fashion_mnist", f"data.data_dir={args.fashion_dir}"]
     env = {**os.environ, "WANDB_MODE": "offline"}
-    seconds = {}
-    for epochs in EPOCHS:
-        _, seconds[epochs] = run_train([*overrides, f"trainer.max_epochs={epochs}"], args.out / f"train_{epochs}", env)
-    train_py = (seconds[EPOCHS[1]] - seconds[EPOCHS[0]]) / (EPOCHS[1] - EPOCHS[0])
+
+    def train_py_per_epoch(name: str, extra: list[str]) -> tuple[float, dict[int, float]]:
+        seconds = {}
+        for epochs in EPOCHS:
+            out = args.out / f"{name}_{epochs}"
+            _, seconds[epochs] = run_train([*overrides, *extra, f"trainer.max_epochs={epochs}"], out, env)
+        return (seconds[EPOCHS[1]] - seconds[EPOCHS[0]]) / (EPOCHS[1] - EPOCHS[0]), seconds
+
+    train_py, seconds = train_py_per_epoch("train", [])
+    breakdown = {}
+    if args.breakdown:  # where train.py's per-epoch time goes: parts switched off one layer at a time
+        parts = [
+            ("callbacks=none, no validation, no logger", "bare_lightning", ["callbacks=none", "logger=none",
+                                                                           "trainer.limit_val_batches=0"]),
+            ("callbacks=none, validation, no logger", "validation", ["callbacks=none", "logger=none"]),
+            ("callbacks=minimal, validation, W&B", "minimal", ["callbacks=minimal"]),
+        ]  # fmt: skip
+        for name, folder, extra in parts:
+            breakdown[name] = train_py_per_epoch(folder, extra)[0]
     write_splits(args.fashion_dir, args.out)
     bare = per_epoch(run_side("bare", args.out)["ends"])
     keras_side = per_epoch(run_side("keras", args.out)["ends"])
     keras_version = subprocess.run([sys.executable, "-c", "import keras; print(keras.__version__, keras.backend.backend())"],
                                    capture_output=True, text=True).stdout.split()  # fmt: skip
     record = {
-        "command": "python -m benchmarks.speed_vs_keras",
+        "command": " ".join(["python -m benchmarks.speed_vs_keras", *sys.argv[1:]]),
+        "epochs": list(EPOCHS),
         "machine": machine(),
         "keras": f"keras {keras_version[0]}, backend {keras_version[-1]}",
         "seconds_per_epoch": {"train.py": train_py, "bare loop": bare, "keras fit": keras_side},
@@ -141,6 +171,7 @@ def main() -> None:
         "train.py / keras": train_py / keras_side,
         "targets": {"train.py / bare loop": 1.25, "train.py / keras": 0.75},
         "train.py runs": {str(k): v for k, v in seconds.items()},
+        "train.py breakdown, seconds per epoch": breakdown,
     }
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(json.dumps(record, indent=2) + "\n")
