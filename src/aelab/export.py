@@ -23,24 +23,17 @@ from aelab.run_dirs import register_resolvers
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
 
 
-class Encoder(nn.Module):
-    """The model's flat codes: what AutoEncoderReducer.transform gives."""
+class ModelMethod(nn.Module):
+    """One of the model's methods (``encode``: flat codes, as AutoEncoderReducer.transform gives; ``decode``:
+    images from them) as a module's forward, so it exports alone."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, method: str) -> None:
         super().__init__()
         self.model = model
+        self.method = method
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.model.encode(images)
-
-
-class Decoder(nn.Module):
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, codes: torch.Tensor) -> torch.Tensor:
-        return self.model.decode(codes)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return getattr(self.model, self.method)(x)
 
 
 def export(reducer: AutoEncoderReducer, output: Path, fmt: str) -> dict[str, Path]:
@@ -54,8 +47,8 @@ def export(reducer: AutoEncoderReducer, output: Path, fmt: str) -> dict[str, Pat
     codes = torch.randn(2, reducer.latent_dim_)
     paths = {"encoder": output / f"encoder{FORMATS[fmt]}", "decoder": output / f"decoder{FORMATS[fmt]}"}
     parts = (
-        ("encoder", Encoder(model), images, "images", "codes"),
-        ("decoder", Decoder(model), codes, "codes", "images"),
+        ("encoder", ModelMethod(model, "encode"), images, "images", "codes"),
+        ("decoder", ModelMethod(model, "decode"), codes, "codes", "images"),
     )
     for key, module, example, name_in, name_out in parts:
         if fmt == "torchscript":
