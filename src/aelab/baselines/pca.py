@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torchmetrics.functional.image import structural_similarity_index_measure
 
 from aelab.analysis.codes import encode_images, iterate_float_batches
 from aelab.analysis.probes import fit_probe
 from aelab.data.base import split_of
 from aelab.data.splits import seeded_subset
 from aelab.data.tensor_data import to_unit_float
+from aelab.models.metrics import ssim_per_image
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ def evaluate_pca(pca: PCA, images_uint8: torch.Tensor, batch_size: int = 1024) -
         x_hat = pca.reconstruct(x)
         for suffix, rec in (("", x_hat), ("_clipped", x_hat.clamp(0.0, 1.0))):
             sums["sq" + suffix] += float(((rec - x) ** 2).sum())
-            sums["ssim" + suffix] += float(structural_similarity_index_measure(rec, x, data_range=1.0)) * len(x)
+            sums["ssim" + suffix] += float(ssim_per_image(rec, x).sum())
         n_pixels += x.numel()
         n_images += len(x)
     if n_images == 0:
