@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from aelab.errors import CheckpointError
 from aelab.pipeline import train
@@ -55,13 +56,23 @@ def stop_at(step: int, signal_name: str) -> list[str]:
     ]
 
 
-def test_sigterm_mid_run_saves_prints_the_resume_command_and_resuming_matches_the_uninterrupted_run(tmp_path):
-    whole = train(compose_config(tmp_path / "whole", RUN))  # in this process: the same code path, less start-up
-    stopped = run_train([*RUN, *stop_at(11, "SIGTERM"), f"hydra.run.dir={tmp_path / 'stopped'}"], tmp_path)
+# whole epochs of 400 digits (val_size=0.9) in groups of 4 batches of 64: 7 batches, 2 groups an epoch (steps 4, 7)
+GROUPED = [a for a in RUN if not a.startswith("trainer.limit_train_batches")] + [
+    "data.val_size=0.9",
+    "data.group_batches=4",
+]
+
+
+@pytest.mark.parametrize("run", [RUN, GROUPED], ids=["batches", "groups"])
+def test_sigterm_mid_run_saves_prints_the_resume_command_and_resuming_matches_the_uninterrupted_run(tmp_path, run):
+    whole = train(compose_config(tmp_path / "whole", run))  # in this process: the same code path, less start-up
+    stopped = run_train([*run, *stop_at(11, "SIGTERM"), f"hydra.run.dir={tmp_path / 'stopped'}"], tmp_path)
     assert stopped.returncode == 143, stopped.stderr[-3000:]
     saved = tmp_path / "stopped" / "checkpoints" / "interrupted.ckpt"
     assert saved.is_file() and not (tmp_path / "stopped" / "results.json").exists()
     assert "Training stopped by SIGTERM at epoch 1, step 11" in stopped.stderr
+    progress = torch.load(saved, weights_only=False)["loops"]["fit_loop"]["epoch_loop.batch_progress"]["current"]
+    assert progress["completed"] == (1 if run is GROUPED else 3)  # Lightning batches of epoch 1 done: groups count
     command = stopped.stderr.split("Resume it with:\n")[1].strip().splitlines()[0]
     assert f"ckpt_path={saved}" in command
     args = shlex.split(command)[2:]  # python train.py <overrides...>

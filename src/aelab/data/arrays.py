@@ -37,8 +37,9 @@ class ArrayDataModule(SplitDataModule):
         shape: list[int] | tuple[int, ...] | None = None,
         exclude_classes: list[int | str] | tuple[int | str, ...] = (),
         augment: dict[str, Any] | None = None,
+        group_batches: int = 1,
     ) -> None:
-        super().__init__(augment)
+        super().__init__(augment, group_batches)
         check_split_size(val_size, "data.val_size")
         check_split_size(test_size, "data.test_size")
         self.save_hyperparameters(logger=False)

@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader
 
 from aelab.data.augment import build_augment
 from aelab.data.preprocessing import Preprocessing
-from aelab.data.tensor_data import ImageTensorDataset, batch_loader
+from aelab.data.tensor_data import BatchGroup, ImageTensorDataset, batch_loader
 from aelab.errors import DataNotFoundError
 
 
@@ -35,8 +35,14 @@ class SplitDataModule(pl.LightningDataModule):
 
     name: str = "data"
 
-    def __init__(self, augment: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, augment: Mapping[str, Any] | None = None, group_batches: int = 1) -> None:
         super().__init__()
+        if isinstance(group_batches, bool) or not isinstance(group_batches, int) or group_batches < 1:
+            raise ValueError(
+                f"data.group_batches must be a whole number of training batches, 1 or more; got {group_batches!r}. "
+                "Use 1 to hand the model one batch at a time."
+            )
+        self.group_batches = group_batches
         self.splits: dict[str, ImageTensorDataset] = {}
         self.class_names: list[str] | tuple[str, ...] = []
         self.augment = build_augment(augment)
@@ -45,6 +51,8 @@ class SplitDataModule(pl.LightningDataModule):
         """Augment training batches on the host, while they are still uint8 (the model scales them after the copy)."""
         if self.augment is None or self.trainer is None or not self.trainer.training:
             return batch
+        if isinstance(batch, BatchGroup):
+            return BatchGroup((self.augment(images), labels) for images, labels in batch)
         images, labels = batch
         return self.augment(images), labels
 
@@ -106,6 +114,20 @@ class SplitDataModule(pl.LightningDataModule):
         for split in ("train", "val") if excluded else ():
             self.splits[split] = self.splits[split].without_labels(excluded)
 
+    def training_group_size(self) -> int:
+        """How many training batches each Lightning batch holds: ``data.group_batches`` where the trainer runs
+        whole epochs on one device for a model that takes groups, else 1. Lightning's batch counts
+        (limit_train_batches, val_check_interval, fast_dev_run) then keep meaning single batches."""
+        trainer = self.trainer
+        if self.group_batches == 1 or trainer is None:
+            return 1
+        whole = [trainer.limit_train_batches, trainer.val_check_interval]
+        if not getattr(trainer.lightning_module, "takes_batch_groups", False) or trainer.world_size > 1:
+            return 1
+        if trainer.fast_dev_run or any(not (isinstance(v, float) and v == 1.0) for v in whole):
+            return 1
+        return self.group_batches
+
     def _loader(self, split: str, train: bool = False) -> DataLoader:
         if split not in self.splits:
             raise DataNotFoundError(f"{self.name}: there is no '{split}' split (found {sorted(self.splits)})")
@@ -115,6 +137,7 @@ class SplitDataModule(pl.LightningDataModule):
             shuffle=train,
             num_workers=self.hparams.num_workers,
             pin_memory=self.hparams.pin_memory,
+            group=self.training_group_size() if train else 1,
         )
 
     def train_dataloader(self) -> DataLoader:

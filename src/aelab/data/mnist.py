@@ -122,8 +122,9 @@ class MNISTDataModule(SplitDataModule):
         shape: tuple[int, ...] | list[int] | None = None,
         exclude_classes: list[int | str] | tuple[int | str, ...] = (),
         augment: dict[str, Any] | None = None,
+        group_batches: int = 1,
     ) -> None:
-        super().__init__(augment)
+        super().__init__(augment, group_batches)
         if name not in DATASETS:
             raise ValueError(f"unknown data set name {name!r}; choose one of {sorted(DATASETS)}")
         if source not in ("auto", "full", "sample"):

@@ -8,6 +8,7 @@ Lightning can still swap in a DistributedSampler under DDP.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 
 import torch
@@ -81,6 +82,22 @@ def collate_batch(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tenso
     return batch
 
 
+class BatchGroup(tuple):
+    """Consecutive training batches ``((x, y), ...)`` handed to the model as one Lightning batch
+    (``data.group_batches``): the model takes one optimizer step per member, Lightning's per-batch work runs once."""
+
+
+def split_into_group(batch: tuple[torch.Tensor, torch.Tensor], batch_size: int) -> BatchGroup:
+    """One gathered block of images and labels as a group of ``batch_size`` batches (views, nothing is copied)."""
+    images, labels = batch
+    return BatchGroup(zip(images.split(batch_size), labels.split(batch_size), strict=True))
+
+
+def batches_of(batch: tuple[torch.Tensor, torch.Tensor] | BatchGroup) -> Sequence[tuple[torch.Tensor, torch.Tensor]]:
+    """The batches in a Lightning batch: the members of a group, or the batch itself."""
+    return batch if isinstance(batch, BatchGroup) else (batch,)
+
+
 class EpochShuffle(RandomSampler):
     """A fresh random order every epoch, drawn from (seed, epoch) alone rather than from the global RNG: a resumed
     run gets the same order as the run that never stopped, and ``skip_next`` lets it start mid-epoch.
@@ -115,16 +132,18 @@ def batch_loader(
     num_workers: int = 0,
     pin_memory: bool = False,
     drop_last: bool = False,
+    group: int = 1,
 ) -> DataLoader:
-    """A standard DataLoader whose fetch is one tensor gather per batch, shuffled by ``EpochShuffle``."""
+    """A standard DataLoader whose fetch is one tensor gather per batch, shuffled by ``EpochShuffle``. With
+    ``group`` > 1 each fetch gathers ``group`` batches at once and hands them over as a ``BatchGroup``."""
     return DataLoader(
         dataset,
-        batch_size=batch_size,
+        batch_size=batch_size * group,
         sampler=EpochShuffle(dataset) if shuffle else None,
         generator=torch.Generator(),  # worker seeds from here: iterating never draws from the global RNG
         num_workers=num_workers,
         pin_memory=pin_memory,
         drop_last=drop_last,
-        collate_fn=collate_batch,
+        collate_fn=collate_batch if group == 1 else functools.partial(split_into_group, batch_size=batch_size),
         persistent_workers=num_workers > 0,
     )

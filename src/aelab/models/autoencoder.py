@@ -18,19 +18,18 @@ import torch.nn.functional as F
 from torch import nn
 
 from aelab.checkpoints import MODEL_CLASS_KEY, check_model_kind, class_path
-from aelab.data.tensor_data import to_unit_float
+from aelab.data.tensor_data import BatchGroup, to_unit_float
 from aelab.errors import NonFiniteLossError, ShapeMismatchError
 from aelab.instantiate import build
 from aelab.models.metrics import CodeStatistics, code_statistics, image_metrics, reconstruction_loss
 from aelab.models.penalties import StepOutputs, build_penalties
+from aelab.models.stepping import OwnOptimizerSteps, fitting, is_due
 from aelab.nets.modes import eval_mode
 
 Spec = Mapping[str, Any] | nn.Module
 
-DEFAULT_OPTIMIZER = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 1e-3}
 
-
-class AutoEncoder(pl.LightningModule):
+class AutoEncoder(OwnOptimizerSteps, pl.LightningModule):
     """x -> encoder -> z -> decoder -> x_hat, trained to reconstruct the clean x."""
 
     def __init__(
@@ -49,6 +48,7 @@ class AutoEncoder(pl.LightningModule):
         code_zero_threshold: float = 1e-3,
         latent_dim: int | None = None,
         nan_check_every_n_steps: int = 1,
+        val_metrics_every_n_epochs: int = 1,
         channels_last: bool = False,
         compile: bool = False,
         name: str = "autoencoder",
@@ -72,6 +72,14 @@ class AutoEncoder(pl.LightningModule):
             raise ShapeMismatchError(
                 f"model {name}: latent_dim is {latent_dim} but the encoder gives codes of shape "
                 f"{list(self.code_shape)} ({self.latent_dim} values); make them agree."
+            )
+        if (
+            isinstance(val_metrics_every_n_epochs, bool)
+            or not isinstance(val_metrics_every_n_epochs, int)
+            or val_metrics_every_n_epochs < 0
+        ):
+            raise ValueError(
+                f"model.val_metrics_every_n_epochs must be a whole number of epochs (0: never); got {val_metrics_every_n_epochs!r}"
             )
         self._bind_regularisers()
         self.val_metrics = image_metrics("val/")
@@ -175,6 +183,8 @@ class AutoEncoder(pl.LightningModule):
     # -- training --------------------------------------------------------------------------------------------
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         """Data modules hand out uint8; scale to float [0, 1] here, on the device, after the copy."""
+        if isinstance(batch, BatchGroup):
+            return BatchGroup(self.on_after_batch_transfer(member, dataloader_idx) for member in batch)
         x, y = batch
         if x.dtype == torch.uint8:
             x = to_unit_float(x)
@@ -207,7 +217,8 @@ class AutoEncoder(pl.LightningModule):
         """Whether there is more than a reconstruction term to log (penalties, or a constrained code)."""
         return bool(len(self.penalties)) or self.code_transform is not None
 
-    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+    def training_loss(self, batch: Any, batch_idx: int, log: bool) -> torch.Tensor:
+        """The loss of one training batch (checked for NaN, summed for the epoch mean, logged when ``log``)."""
         x, _ = batch
         loss, terms, out = self.objective(x)
         every = self.hparams.nan_check_every_n_steps
@@ -220,19 +231,12 @@ class AutoEncoder(pl.LightningModule):
             )
         self._epoch_loss_sum += loss.detach()
         self._epoch_steps += 1
-        if self._logs_this_step():
+        if log:
             self.log("train/loss", loss, prog_bar=True)
             if self.is_regularised:
                 self.log_dict({f"train/{k}": v for k, v in terms.items()})
                 self.log_dict(code_statistics(out.z.detach(), self.hparams.code_zero_threshold, "train/"))
         return loss
-
-    def _logs_this_step(self) -> bool:
-        """Log only on the steps Lightning writes, (batches stepped + 1) % log_every_n_steps == 0 and fast_dev_run:
-        each self.log call costs more than a small net's whole training step."""
-        trainer = self.trainer
-        every = max(trainer.log_every_n_steps, 1)
-        return bool(trainer.fast_dev_run) or (self.global_step + 1) % every == 0
 
     def on_train_start(self) -> None:
         self.on_train_epoch_start()  # a run resumed mid-epoch starts without on_train_epoch_start
@@ -244,24 +248,37 @@ class AutoEncoder(pl.LightningModule):
     def on_train_epoch_end(self) -> None:
         if self._epoch_steps:
             self.log("train/loss_epoch", self._epoch_loss_sum / self._epoch_steps, sync_dist=True)
+        self.step_schedulers("epoch", plateau=True)
+
+    def on_validation_epoch_start(self) -> None:
+        """The image metrics (SSIM above all) cost more than the validation pass: every n epochs and at the last
+        while fitting, every time when validating on its own. val/loss is logged on every epoch."""
+        trainer = self.trainer
+        every = self.hparams.val_metrics_every_n_epochs
+        self._val_metrics_due = not fitting(trainer) or trainer.sanity_checking or is_due(trainer, every)
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
-        self._eval_step(batch, "val", self.val_metrics, self.val_code_stats)
+        due = getattr(self, "_val_metrics_due", True)
+        self._eval_step(batch, "val", self.val_metrics if due else None, self.val_code_stats if due else None)
 
     def test_step(self, batch: Any, batch_idx: int) -> None:
         self._eval_step(batch, "test", self.test_metrics, self.test_code_stats)
 
-    def _eval_step(self, batch: Any, stage: str, metrics: nn.Module, code_stats: CodeStatistics) -> None:
+    def _eval_step(self, batch: Any, stage: str, metrics: nn.Module | None, code_stats: CodeStatistics | None) -> None:
         x, _ = batch
         loss, _, out = self.objective(x)
         self.log(f"{stage}/loss", loss, prog_bar=stage == "val", sync_dist=True)
         if self.noise is not None:  # a denoising AE is also scored on what it is for: noisy in, clean out
             self.log(f"{stage}/denoise_mse", F.mse_loss(self(self.noise(x)), x), sync_dist=True)
+        if metrics is None:
+            return
         # torchmetrics reshapes with .view, which channels_last tensors refuse: hand it the standard layout
         metrics.update(out.x_hat.float().contiguous(), x.float().contiguous())
         code_stats.update(out.z)
 
     def on_validation_epoch_end(self) -> None:
+        if not getattr(self, "_val_metrics_due", True):
+            return
         self.log_dict({**self.val_metrics.compute(), **self.val_code_stats.compute()})
         self.val_metrics.reset()
         self.val_code_stats.reset()
@@ -278,17 +295,3 @@ class AutoEncoder(pl.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Refuse weights written by another kind of model (a VAE asked to load a deterministic AE, or back)."""
         check_model_kind(checkpoint, self, "this checkpoint")
-
-    def configure_optimizers(self) -> Any:
-        optimizer = build(self.hparams.optimizer or DEFAULT_OPTIMIZER)(params=self.parameters())
-        if not self.hparams.scheduler:
-            return optimizer
-        scheduler = build(self.hparams.scheduler)(optimizer=optimizer)
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {
-                "scheduler": scheduler,
-                "interval": self.hparams.scheduler_interval,
-                "monitor": self.hparams.scheduler_monitor,
-            },
-        }

@@ -118,6 +118,6 @@ class VAE(AutoEncoder):
         """Always: the ELBO's terms (recon, kl, elbo, beta) are logged on every logged training step."""
         return True
 
-    def _eval_step(self, batch: Any, stage: str, metrics: nn.Module, code_stats: CodeStatistics) -> None:
+    def _eval_step(self, batch: Any, stage: str, metrics: nn.Module | None, code_stats: CodeStatistics | None) -> None:
         super()._eval_step(batch, stage, metrics, code_stats)
         self.log_dict({f"{stage}/{key}": self._eval_terms[key] for key in ("recon", "kl")}, sync_dist=True)
