@@ -1,4 +1,4 @@
-"""The default run as `make train` starts it: train.py with no arguments, timed, and the line it ends with.
+"""The default run as `make train` starts it: train.py with no arguments, timed, and the lines it ends with.
 
     python -m benchmarks.default_run
 
@@ -33,12 +33,13 @@ def main() -> None:
     args = parser.parse_args()
 
     m, seconds = run_train([], args.out)
-    last_line = next(ln for ln in (args.out / "stdout.log").read_text().splitlines() if ln.startswith("AE test MSE"))
+    output = (args.out / "stdout.log").read_text().splitlines()
+    first = next(i for i, ln in enumerate(output) if ln.startswith("AE test MSE"))
     record = {
         "command": "python train.py",
         "machine": machine(),
         "seconds": seconds,
-        "line": last_line,
+        "last lines": output[first : first + 4],
         **{key: m[key] for key in KEYS},
     }
     args.results.parent.mkdir(parents=True, exist_ok=True)

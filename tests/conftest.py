@@ -52,10 +52,20 @@ def compose_config(tmp_path: Path, overrides: list[str] | tuple[str, ...] = (), 
         return compose(config_name=name, overrides=[*paths, *overrides])
 
 
+# The suite's net unless a test names a model or an experiment: the dense AE trains a batch in milliseconds, the
+# default conv_strided in tens of them. The default model itself is trained by the CLI and README tests.
+TEST_MODEL = "model=dense"
+
+
+def fast_overrides(overrides: tuple[str, ...] | list[str]) -> list[str]:
+    names_a_model = any(o.startswith(("model=", "experiment=", "sweep=")) for o in overrides)
+    return [*FAST, *([] if names_a_model else [TEST_MODEL]), *overrides]
+
+
 @pytest.fixture
 def make_config(tmp_path: Path):
     def factory(*overrides: str, name: str = "train", fast: bool = True) -> DictConfig:
-        return compose_config(tmp_path, [*(FAST if fast and name == "train" else []), *overrides], name=name)
+        return compose_config(tmp_path, fast_overrides(overrides) if fast and name == "train" else overrides, name=name)
 
     return factory
 
@@ -96,6 +106,6 @@ def trained_run(tmp_path_factory) -> Path:
     from aelab.pipeline import train
 
     tmp = tmp_path_factory.mktemp("trained")
-    cfg = compose_config(tmp, [*FAST, "data.source=sample", "trainer.max_epochs=2"])
+    cfg = compose_config(tmp, fast_overrides(["data.source=sample", "trainer.max_epochs=2"]))
     train(cfg)
     return Path(cfg.paths.output_dir)

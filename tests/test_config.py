@@ -61,7 +61,7 @@ def test_every_logger_option_builds(make_config, logger):
 @pytest.mark.parametrize("callbacks", options("callbacks"))
 def test_every_callbacks_option_builds(make_config, callbacks):
     built = instantiate_callbacks(make_config(f"callbacks={callbacks}", fast=False).get("callbacks"))
-    assert len(built) == {"default": 11, "minimal": 6, "none": 0}[callbacks]
+    assert len(built) == {"default": 12, "minimal": 6, "none": 0}[callbacks]
 
 
 @pytest.mark.parametrize("experiment", options("experiment"))

@@ -16,7 +16,13 @@ MAX_LINES = 300
 # Lowest first. A unit (a top-level module or package of aelab) may import the units of the rows above its own row,
 # not those of its own row or below.
 LAYERS = [
-    ["errors", "files", "run_dirs"],  # user-facing errors; writes a failure cannot leave half-made; run folders
+    [
+        "errors",
+        "files",
+        "run_dirs",
+        "ssim",
+    ],  # user-facing errors; writes a failure cannot leave half-made; run folders;
+    # SSIM as plain tensor math
     ["targets"],  # which _target_s a checkpoint may name
     ["instantiate"],  # building parts from _target_ specs
     ["nets"],  # plain nn.Modules
@@ -35,8 +41,8 @@ LAYERS = [
 ONLY = {
     "checkpoints": {"errors", "files", "targets"},
     "analysis": {"errors", "instantiate", "nets", "data"},  # works on encode/decode callables, never on a model
-    "baselines": {"errors", "instantiate", "nets", "data", "analysis"},
-    "panels": set(),
+    "baselines": {"errors", "instantiate", "nets", "data", "analysis", "ssim"},
+    "panels": {"files"},
     "summarize": set(),
 }
 RANK = {unit: rank for rank, row in enumerate(LAYERS) for unit in row}

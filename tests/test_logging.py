@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from aelab.instantiate import resolve_wandb_offline
 from aelab.pipeline import train
@@ -20,6 +22,15 @@ def test_offline_wandb_run_holds_metrics_and_images(make_config):
         assert any(panel in name for name in images), (panel, images)
     assert list(runs[0].glob("run-*.wandb")), "the offline run log (metrics) is missing"
     assert "pca/test_mse" in metrics
+    # and, whatever the logger, the panel as a PNG in the run folder: 3 named rows of 10 digits, each enlarged
+    panel = Image.open(Path(cfg.paths.output_dir) / "panels" / "images_reconstructions_epoch002.png").convert("L")
+    pixels = np.asarray(panel)
+    grid_width = 10 * 28 * 3 + 11 * 2 * 3  # 10 digits and their padding, enlarged 3x to 84 pixels
+    assert pixels.shape[0] == 3 * 84 + 4 * 6 and pixels.shape[1] > grid_width
+    margin = pixels[:, : pixels.shape[1] - grid_width]
+    for row in range(3):  # each row's name is written in the margin beside it
+        band = margin[6 + row * 90 : 6 + row * 90 + 84]
+        assert (band < 128).any(), f"row {row} has no name"
 
 
 def test_csv_logger_writes_metrics_and_png_panels(make_config):
@@ -29,7 +40,7 @@ def test_csv_logger_writes_metrics_and_png_panels(make_config):
     header = (folder / "metrics.csv").read_text().splitlines()[0]
     for name in ("val/mse", "val/psnr", "val/ssim", "test/mse", "pca/test_mse", "pca/probe_acc", "probe/acc"):
         assert name in header, name
-    pngs = {p.name for p in (folder / "images").glob("*.png")}
+    pngs = {p.name for p in (Path(cfg.paths.output_dir) / "panels").glob("*.png")}
     assert any("reconstructions" in n for n in pngs) and any("latent_class_means" in n for n in pngs)
 
 

@@ -7,7 +7,8 @@ import torch
 from torchmetrics.functional.image import structural_similarity_index_measure
 from torchmetrics.image import StructuralSimilarityIndexMeasure
 
-from aelab.models.metrics import SSIM, ssim_per_image
+from aelab.models.metrics import SSIM
+from aelab.ssim import ssim_per_image
 
 
 @pytest.mark.parametrize("shape", [(6, 1, 28, 28), (2, 3, 64, 48), (3, 1, 12, 12)])

@@ -13,7 +13,7 @@ import torch
 from pytorch_lightning.loggers import WandbLogger
 
 from aelab.instantiate import instantiate_loggers
-from tests.conftest import FAST, ROOT
+from tests.conftest import ROOT, fast_overrides
 
 PRINT_RUN_DIR = (
     "from omegaconf import OmegaConf; from aelab.run_dirs import register_resolvers; register_resolvers(); "
@@ -47,7 +47,13 @@ def test_the_processes_of_one_cluster_job_share_its_folder():
 
 @pytest.mark.slow  # the two tests above show the folder names differ; this runs two train.py at once
 def test_two_train_py_runs_started_together_write_two_whole_run_folders(tmp_path):
-    command = [sys.executable, str(ROOT / "train.py"), *FAST, "data.source=sample", f"paths.root_dir={tmp_path}"]
+    command = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        *fast_overrides([]),
+        "data.source=sample",
+        f"paths.root_dir={tmp_path}",
+    ]
     env = {**os.environ, "WANDB_MODE": "offline"}
     runs = [
         subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -82,7 +88,7 @@ def test_ddp_inside_a_multirun_writes_one_sweep_folder_and_does_not_relaunch_it(
     """Also what a single DDP run must do: rank 0 reports once and W&B records one run per job (tests/test_cli.py's
     slow DDP test also checks that the epoch is sharded over the two processes)."""
     result = subprocess.run(
-        [sys.executable, str(ROOT / "train.py"), "-m", *FAST, "data.source=sample", "trainer=ddp",
+        [sys.executable, str(ROOT / "train.py"), "-m", *fast_overrides([]), "data.source=sample", "trainer=ddp",
          "trainer.devices=2", "model.latent_dim=4,8", "logger=wandb", f"paths.root_dir={tmp_path}"],
         cwd=tmp_path, env={**os.environ, "WANDB_MODE": "offline"}, capture_output=True, text=True, timeout=600,
     )  # fmt: skip

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from aelab.summarize import summarize
-from tests.conftest import FAST, ROOT
+from tests.conftest import ROOT, fast_overrides
 
 
 def multirun(tmp_path: Path, *overrides: str) -> Path:
@@ -23,9 +23,8 @@ def multirun(tmp_path: Path, *overrides: str) -> Path:
             sys.executable,
             str(ROOT / "train.py"),
             "-m",
-            *FAST,
+            *fast_overrides(overrides),
             "data.source=sample",
-            *overrides,
             f"paths.root_dir={tmp_path}",
             f"hydra.sweep.dir={sweep_dir}",
             "paths.output_dir=${hydra:runtime.output_dir}",

@@ -142,7 +142,7 @@ def logged(run_dir: Path) -> tuple[list[dict[str, str]], set[str]]:
     folder = run_dir / "csv"
     with (folder / "metrics.csv").open() as f:
         rows = list(csv.DictReader(f))
-    return rows, {p.name for p in (folder / "images").glob("*.png")}
+    return rows, {p.name for p in (run_dir / "panels").glob("*.png")}
 
 
 def assert_logs_elbo_terms_and_panels(run_dir: Path, metrics: dict[str, float]) -> None:

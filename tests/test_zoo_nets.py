@@ -26,7 +26,7 @@ def conv(in_ch: int, out_ch: int, k: int = 3) -> int:
 
 
 def test_conv_strided_matches_the_keras_model_of_seed_004(make_config):
-    model = build(make_config("model=conv_strided").model)
+    model = build(make_config("experiment=seed_conv_strided_mnist").model)  # the Keras example's 16-dim code
     # Conv2D 1->32, Conv2D 32->64 (28 -> 14 -> 7), Dense 7*7*64 -> 16: 320 + 18,496 + 50,192
     assert n_params(model.encoder) == conv(1, 32) + conv(32, 64) + dense(7 * 7 * 64, 16) == 69_008
     # Dense 16 -> 7*7*64, Conv2DTranspose 64->64, 64->32, 32->1: 53,312 + 36,928 + 18,464 + 289

@@ -136,7 +136,11 @@ def instantiate_loggers(config: Mapping[str, Any] | None, wandb_resume_id: str |
             spec["offline"] = offline or problem is not None
             if wandb_resume_id and not spec.get("id"):
                 spec["id"], spec["resume"] = wandb_resume_id, "allow"
-        loggers.append(build(spec))
+        logger = build(spec)
+        init = getattr(logger, "_wandb_init", {})
+        if "anonymous" in init and init["anonymous"] is None:  # Lightning passes None, which W&B >= 0.19 warns about
+            del init["anonymous"]
+        loggers.append(logger)
     return loggers
 
 

@@ -21,7 +21,7 @@ from aelab.analysis.probes import fit_probe
 from aelab.data.base import split_of
 from aelab.data.splits import seeded_subset
 from aelab.data.tensor_data import to_unit_float
-from aelab.models.metrics import ssim_per_image
+from aelab.ssim import ssim_per_image
 
 log = logging.getLogger(__name__)
 

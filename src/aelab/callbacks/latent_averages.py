@@ -14,7 +14,7 @@ from aelab.data.base import split_of
 from aelab.data.splits import seeded_subset
 from aelab.data.tensor_data import to_unit_float
 from aelab.nets.modes import eval_mode
-from aelab.panels import image_grid, log_image_grid
+from aelab.panels import log_image_grid
 
 
 class LatentAverages(pl.Callback):
@@ -33,13 +33,10 @@ class LatentAverages(pl.Callback):
             return  # a pair needs two validation images (a tiny folder may hold out one)
         with eval_mode(pl_module):
             pair_rows, class_rows = latent_average_panels(pl_module, images, labels, self.num_pairs, self.seed)
-        log_image_grid(
-            trainer,
-            f"{self.key}_pair_average",
-            image_grid(pair_rows),
-            "rows: image A, image B, decode(mean(code A, code B))",
-        )
-        log_image_grid(trainer, f"{self.key}_class_means", image_grid(class_rows), "decoded mean code of each class")
+        pair_names = ["image A", "image B", "mean code"]
+        log_image_grid(trainer, f"{self.key}_pair_average", pair_rows, "rows: " + ", ".join(pair_names), pair_names)
+        class_names = ["class mean"] * len(class_rows)
+        log_image_grid(trainer, f"{self.key}_class_means", class_rows, "decoded mean code of each class", class_names)
 
 
 def latent_average_panels(

@@ -10,7 +10,7 @@ from aelab.data.base import split_of
 from aelab.data.splits import seeded_subset
 from aelab.data.tensor_data import to_unit_float
 from aelab.nets.modes import eval_mode
-from aelab.panels import image_grid, log_image_grid
+from aelab.panels import log_image_grid
 
 
 def find_pca(trainer: pl.Trainer):
@@ -41,12 +41,13 @@ class ReconstructionGrid(pl.Callback):
         with eval_mode(pl_module):
             if pl_module.noise is not None:  # denoising: noisy input, clean target, output from the noisy input
                 noisy = pl_module.noise(x)
-                rows, caption = [noisy, x, pl_module(noisy)], "rows: noisy input, clean image, autoencoder output"
+                rows, names = [noisy, x, pl_module(noisy)], ["noisy input", "clean image", "AE"]
             else:
-                rows, caption = [x, pl_module(x)], "top: input, middle: autoencoder"
+                rows, names = [x, pl_module(x)], ["input", "AE"]
         pca = find_pca(trainer)
         if pca is not None:
             clip = bool(getattr(pl_module, "output_in_unit_range", False))
             rows.append(pca.reconstruct(x.cpu(), clip=clip))
-            caption += f", bottom: {'clipped ' if clip else ''}PCA-{pca.n_components} of the clean image"
-        log_image_grid(trainer, self.key, image_grid(rows), caption)
+            names.append(f"{'clipped ' if clip else ''}PCA-{pca.n_components}")
+        caption = "rows: " + ", ".join(names) + (" (of the clean image)" if pl_module.noise is not None else "")
+        log_image_grid(trainer, self.key, rows, caption, names)

@@ -14,7 +14,7 @@ from aelab.data.base import split_of
 from aelab.data.splits import seeded_subset
 from aelab.data.tensor_data import to_unit_float
 from aelab.nets.modes import eval_mode
-from aelab.panels import image_grid, log_image_grid
+from aelab.panels import log_image_grid
 
 
 def is_generative(model: pl.LightningModule) -> bool:
@@ -61,15 +61,14 @@ class GenerativePanels(pl.Callback):
             samples = pl_module.sample(self.num_samples, generator=torch.Generator().manual_seed(self.seed))
             rows = interpolation_rows(pl_module, images, self.interpolation_steps) if len(images) >= 2 else []
         per_row = math.ceil(math.sqrt(self.num_samples))
-        log_image_grid(
-            trainer, f"{self.key}/prior_samples", image_grid(list(samples.split(per_row))), "decoded z ~ N(0, I)"
-        )
+        log_image_grid(trainer, f"{self.key}/prior_samples", list(samples.split(per_row)), "decoded z ~ N(0, I)")
         if rows:
             log_image_grid(
                 trainer,
                 f"{self.key}/latent_interpolation",
-                image_grid(rows),
+                rows,
                 "each row: image A, decoded codes from A's posterior mean to B's, image B",
+                [f"pair {i + 1}: A to B" for i in range(len(rows))],
             )
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.callbacks import LearningRateMonitor
+from pytorch_lightning.callbacks import LearningRateMonitor, ModelSummary
 
-from aelab.baselines.pca import ae_vs_pca_line, check_yardstick_size, compare_with_pca
+from aelab.baselines.pca import check_yardstick_size, compare_with_pca
 from aelab.callbacks.pca_baseline import PCABaseline
 from aelab.checkpoints import (
     WANDB_RUN_KEY,
@@ -27,6 +27,7 @@ from aelab.errors import NonFiniteLossError
 from aelab.files import write_text_atomic
 from aelab.instantiate import build, finish_wandb, instantiate_callbacks, instantiate_loggers
 from aelab.models.autoencoder import AutoEncoder
+from aelab.pipeline.console import quiet_console, summary_lines
 from aelab.pipeline.resume import EXIT_CODES, check_resume_overrides, interrupted_message
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     SIGTERM or Ctrl+C during fit saves ``checkpoints/interrupted.ckpt``, prints the command that resumes it and
     exits with 143 or 130: a preempted job must not look like a finished one.
     """
-    with job_scope():
+    with job_scope(), quiet_console(bool(cfg.get("verbose", False))):
         return _train(cfg)
 
 
@@ -68,10 +69,13 @@ def _train(cfg: DictConfig) -> dict[str, float]:
         callbacks = [cb for cb in callbacks if not isinstance(cb, LearningRateMonitor)]
     if not any(isinstance(cb, PCABaseline) for cb in callbacks):
         callbacks.append(PCABaseline())  # the yardstick is part of every run
+    summary = {} if cfg.get("verbose", False) else {"enable_model_summary": False}
+    if summary:
+        callbacks = [cb for cb in callbacks if not isinstance(cb, ModelSummary)]
     resolved = OmegaConf.to_container(cfg, resolve=True)
     interrupt = InterruptCheckpoint(output_dir / "checkpoints")
     callbacks += [ConfigInCheckpoint(resolved), ResumeState(), interrupt]
-    trainer: pl.Trainer = build(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    trainer: pl.Trainer = build(cfg.trainer, callbacks=callbacks, logger=loggers or False, **summary)
     for logger in trainer.loggers:
         logger.log_hyperparams(resolved)
 
@@ -81,16 +85,17 @@ def _train(cfg: DictConfig) -> dict[str, float]:
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
         if cfg.get("test", True):
             best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-            trainer.test(model, datamodule=datamodule, ckpt_path="best" if best else None)
+            trainer.test(model, datamodule=datamodule, ckpt_path="best" if best else None, verbose=not summary)
             metrics |= {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
             if trainer.is_global_zero:  # the PCA yardstick is computed (and reported) by rank 0 only
                 baseline = next(cb for cb in trainer.callbacks if isinstance(cb, PCABaseline))
                 metrics |= baseline.metrics
                 metrics |= compare_with_pca(metrics, model.output_in_unit_range)
                 metrics["model/parameters"] = sum(p.numel() for p in model.parameters())
-                print(ae_vs_pca_line(metrics))
                 output_dir.mkdir(parents=True, exist_ok=True)
                 write_text_atomic(output_dir / "results.json", json.dumps(metrics, indent=2, sort_keys=True))
+                checkpoint = best or str(output_dir / "checkpoints" / "last.ckpt")
+                print("\n".join(summary_lines(metrics, model.name, output_dir, checkpoint)), flush=True)
         return metrics
     except SystemExit:  # Lightning turns SIGTERM and Ctrl+C into SystemExit; say what happened and how to go on
         if interrupt.signal_name is None:

@@ -1,0 +1,89 @@
+"""What a run prints: a progress bar and, at the end, a few lines that say what it found and where it is.
+
+Library noise (Lightning's device lines and tips, deprecation warnings, the model summary, W&B's banner and run
+summary, the per-metric test table, aelab's own INFO lines) stays out of the console unless ``verbose=true``; the
+INFO lines still go to the run's log file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import warnings
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from aelab.baselines.pca import mse_ratio, yardstick_name
+
+LIBRARY_LOGGERS = ("pytorch_lightning", "lightning_fabric", "lightning", "lightning.pytorch", "lightning.fabric")
+
+
+@contextlib.contextmanager
+def quiet_console(verbose: bool) -> Iterator[None]:
+    """Within: only warnings and errors of libraries and of aelab reach the console (not the log file), deprecation
+    warnings are dropped, other warnings print as one line, and W&B is silent. Everything is restored after."""
+    if verbose:
+        yield
+        return
+    loggers = {name: logging.getLogger(name) for name in LIBRARY_LOGGERS}
+    levels = {name: lg.level for name, lg in loggers.items()}
+    consoles = [
+        h for h in logging.getLogger().handlers if type(h) is logging.StreamHandler and h.level < logging.WARNING
+    ]
+    console_levels = [h.level for h in consoles]
+    silent = os.environ.get("WANDB_SILENT")
+    format_warning = warnings.formatwarning
+    try:
+        for lg in loggers.values():
+            lg.setLevel(logging.WARNING)
+        for handler in consoles:
+            handler.setLevel(logging.WARNING)
+        os.environ["WANDB_SILENT"] = "true"
+        warnings.formatwarning = one_line_warning
+        with warnings.catch_warnings():
+            for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
+                warnings.simplefilter("ignore", category)
+            warnings.filterwarnings("ignore", message=".*is deprecated.*")  # Lightning's own (a UserWarning subclass)
+            yield
+    finally:
+        for name, lg in loggers.items():
+            lg.setLevel(levels[name])
+        for handler, level in zip(consoles, console_levels, strict=True):
+            handler.setLevel(level)
+        if silent is None:
+            os.environ.pop("WANDB_SILENT", None)
+        else:
+            os.environ["WANDB_SILENT"] = silent
+        warnings.formatwarning = format_warning
+
+
+def one_line_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, line: str | None = None
+) -> str:
+    return f"{category.__name__}: {message}\n"
+
+
+def summary_lines(metrics: Mapping[str, float], model_name: str, output_dir: Path, checkpoint: str) -> list[str]:
+    """The run's last lines: AE against the PCA yardstick on test MSE and probe accuracy, who won and by how much
+    (or what to try when PCA is ahead), and where the run folder, the panels and the report are."""
+    ae, pca, name = metrics["test/mse"], metrics["pca/test_mse_yardstick"], yardstick_name(metrics)
+    ratio = mse_ratio(ae, pca)
+    probe, pca_probe = metrics.get("probe/test_acc"), metrics.get("pca/probe_test_acc")
+    has_probe = probe is not None and pca_probe is not None and not math.isnan(probe)
+    head = f"AE test MSE {ae:.5f} | {name} test MSE {pca:.5f} | AE/PCA ratio {ratio:.3f}"
+    lines = [head + (f" | probe accuracy AE {probe:.3f}, PCA {pca_probe:.3f}" if has_probe else "")]
+    probe_delta = 100 * (probe - pca_probe) if has_probe else 0.0
+    points = f", probe accuracy {probe_delta:+.1f} points" if has_probe else ""
+    if ratio < 1 and probe_delta >= 0:
+        lines.append(f"The AE ({model_name}) wins: {100 * (1 - ratio):.0f}% lower test MSE than {name}{points}.")
+    else:
+        lines.append(
+            f"{name} is ahead of the AE ({model_name}): {ratio:.2f}x its test MSE{points}. Try more epochs "
+            "(trainer.max_epochs), a conv net (model=conv_strided), or on small data early stopping and augmentation "
+            "(README: Small data)."
+        )
+    lines.append(f"Run folder: {output_dir} (results.json, checkpoints/, panels/ with the labelled image panels)")
+    lines.append(f"Full report (figures, t-SNE, probes): python evaluate.py ckpt_path={checkpoint}")
+    return lines
