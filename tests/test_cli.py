@@ -31,10 +31,20 @@ def test_train_then_evaluate_from_the_command_line(tmp_path):
         cwd=tmp_path,
     )
     assert train.returncode == 0, train.stderr[-3000:]
-    assert "AE test MSE" in train.stdout and "PCA-20 test MSE" in train.stdout
     assert "embedded 5,000-digit sample" in train.stderr
-    ckpt = next((tmp_path / "outputs" / "train" / "runs").glob("*/checkpoints/last.ckpt"))
-    assert list(ckpt.parents[1].glob("wandb/offline-run-*")), "default logger is W&B, offline without a login"
+    # a quiet console: the progress bar, then four lines (the figures, the verdict, the run folder, the report)
+    last = train.stdout.strip().splitlines()[-4:]
+    assert last[0].startswith("AE test MSE") and "clipped PCA-20 test MSE" in last[0] and "probe accuracy" in last[0]
+    assert "(conv_strided)" in last[1] and ("wins" in last[1] or "is ahead" in last[1])
+    run_dir = Path(last[2].removeprefix("Run folder: ").split(" (")[0])
+    assert (run_dir / "results.json").is_file() and (
+        run_dir / "panels" / "images_reconstructions_epoch001.png"
+    ).is_file()
+    ckpt = Path(last[3].split("ckpt_path=")[1])
+    assert ckpt.is_file() and ckpt.parents[1] == run_dir
+    for noise in ("GPU available", "Tip:", "Trainable params", "LeafSpec", "wandb:", "Test metric", "Seed set"):
+        assert noise not in train.stdout + train.stderr, noise
+    assert list(run_dir.glob("wandb/offline-run-*")), "default logger is W&B, offline without a login"
 
     small_report = [
         "report.tsne.num_samples=200",

@@ -63,7 +63,8 @@ GROUPED = [a for a in RUN if not a.startswith("trainer.limit_train_batches")] + 
 ]
 
 
-@pytest.mark.parametrize("run", [RUN, GROUPED], ids=["batches", "groups"])
+# the groups run is the default path; the batches run (limit_train_batches) repeats it one batch at a time: slow
+@pytest.mark.parametrize("run", [pytest.param(RUN, marks=pytest.mark.slow), GROUPED], ids=["batches", "groups"])
 def test_sigterm_mid_run_saves_prints_the_resume_command_and_resuming_matches_the_uninterrupted_run(tmp_path, run):
     whole = train(compose_config(tmp_path / "whole", run))  # in this process: the same code path, less start-up
     stopped = run_train([*run, *stop_at(11, "SIGTERM"), f"hydra.run.dir={tmp_path / 'stopped'}"], tmp_path)

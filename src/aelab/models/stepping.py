@@ -7,6 +7,9 @@ nets that framework work costs about as much as the step itself. The module ther
 group. Where the trainer asks for what Lightning refuses under manual optimization (``trainer.gradient_clip_val``,
 ``trainer.accumulate_grad_batches``), the module falls back to Lightning's automatic loop, one batch at a time.
 
+In fp32 on one device, where no callback listens to the per-step hooks, a step calls backward and the optimizer
+directly (``plain_steps_possible``): the weights are the same, the hooks nobody listens to are not run.
+
 Manual optimization leaves learning-rate schedulers to the module: ``step_schedulers`` steps them where Lightning's
 automatic loop would (after each optimizer step, at the last batch of an epoch, after validation for plateaus), so a
 run and its checkpoints follow the same schedule on either path.
@@ -19,7 +22,10 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.plugins.precision import Precision
+from pytorch_lightning.strategies import SingleDeviceStrategy
 from pytorch_lightning.trainer.states import TrainerFn
+from pytorch_lightning.utilities.model_helpers import is_overridden
 
 from aelab.data.tensor_data import BatchGroup, batches_of
 from aelab.instantiate import build
@@ -46,6 +52,22 @@ def skip_nvml_probe_without_gpu() -> None:
     CUDA build of torch without a GPU. Where there is no GPU the plain probe poisons nothing and is cached."""
     if not torch.cuda.is_available():
         os.environ.pop("PYTORCH_NVML_BASED_CUDA_CHECK", None)
+
+
+PER_STEP_HOOKS = ("on_before_backward", "on_after_backward", "on_before_optimizer_step", "on_before_zero_grad")
+
+
+def plain_steps_possible(module: pl.LightningModule, optimizer: Any) -> bool:
+    """Whether a step may skip the rounds of hooks Lightning runs around each backward pass and optimizer step: fp32
+    on one device (no loss scaling, no gradient sync), and no callback or module hook that would run there."""
+    trainer = module.trainer
+    if type(trainer.precision_plugin) is not Precision or not isinstance(trainer.strategy, SingleDeviceStrategy):
+        return False
+    if not (hasattr(optimizer, "_on_before_step") and hasattr(optimizer, "_on_after_step")):
+        return False  # a Lightning without these keeps the public path
+    listeners = [c for c in trainer.callbacks if any(is_overridden(h, c, pl.Callback) for h in PER_STEP_HOOKS)]
+    hooks = ("configure_gradient_clipping", *PER_STEP_HOOKS)
+    return not listeners and not any(is_overridden(h, module, pl.LightningModule) for h in hooks)
 
 
 class OwnOptimizerSteps:
@@ -79,6 +101,7 @@ class OwnOptimizerSteps:
 
     def on_fit_start(self) -> None:
         skip_nvml_probe_without_gpu()
+        self.__dict__.pop("_plain_steps", None)  # decided again for this fit's trainer and callbacks
 
     @property
     def takes_batch_groups(self) -> bool:
@@ -89,15 +112,25 @@ class OwnOptimizerSteps:
         if self.automatic_optimization:
             return self.training_loss(batch, batch_idx, self.logs_this_step())
         optimizer = self.optimizers()
+        plain = self.__dict__.get("_plain_steps")
+        if plain is None:
+            plain = self.__dict__["_plain_steps"] = plain_steps_possible(self, optimizer)
         members = batches_of(batch)
         for i, member in enumerate(members):
             last = i == len(members) - 1
             # a group logs its last loss: Lightning writes logs once per Lightning batch
             log = last and (isinstance(batch, BatchGroup) or self.logs_this_step())
             loss = self.training_loss(member, batch_idx, log)
-            optimizer.zero_grad()
-            self.manual_backward(loss)
-            optimizer.step()
+            if plain:  # what manual_backward and LightningOptimizer.step do here, less hooks nobody listens to
+                optimizer.optimizer.zero_grad()
+                loss.backward()
+                optimizer._on_before_step()  # Lightning's step count (global_step), as LightningOptimizer.step
+                optimizer.optimizer.step()
+                optimizer._on_after_step()
+            else:
+                optimizer.zero_grad()
+                self.manual_backward(loss)
+                optimizer.step()
             self.step_schedulers("step")
         return None
 
