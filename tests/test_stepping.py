@@ -60,7 +60,9 @@ def test_groups_and_single_batches_train_as_lightnings_automatic_loop(make_confi
     grouped, lrs_grouped, groups, mode_grouped = fit(make_config, data_dir, scheduler, group_batches=4, clip=None)
     single, lrs_single, batches, mode_single = fit(make_config, data_dir, scheduler, group_batches=1, clip=None)
     # clipping at a norm no gradient reaches changes nothing numerically but is Lightning's automatic loop's job
-    lightning, lrs_lightning, lightning_batches, mode_lightning = fit(make_config, data_dir, scheduler, group_batches=4, clip=1e9)
+    lightning, lrs_lightning, lightning_batches, mode_lightning = fit(
+        make_config, data_dir, scheduler, group_batches=4, clip=1e9
+    )
     listener = CountSteps()
     hooked, lrs_hooked, _, hooked_mode = fit(
         make_config, data_dir, scheduler, group_batches=4, clip=None, listener=listener
