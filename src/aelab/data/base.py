@@ -121,9 +121,9 @@ class SplitDataModule(pl.LightningDataModule):
         trainer = self.trainer
         if self.group_batches == 1 or trainer is None:
             return 1
-        whole = [trainer.limit_train_batches, trainer.val_check_interval]
         if not getattr(trainer.lightning_module, "takes_batch_groups", False) or trainer.world_size > 1:
             return 1
+        whole = [trainer.limit_train_batches, trainer.val_check_interval]  # 1.0 (a float): the whole epoch
         if trainer.fast_dev_run or any(not (isinstance(v, float) and v == 1.0) for v in whole):
             return 1
         return self.group_batches
