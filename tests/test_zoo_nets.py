@@ -63,6 +63,17 @@ def test_strided_encoder_halves_sizes_rounding_up_like_keras_same():
     assert StridedConvDecoder((1, 28, 28), 4, channels=[8, 8, 8]).feature_shape == (8, 4, 4)
 
 
+def test_strided_nets_funnel_a_tiny_code_through_hidden_dense_layers():
+    enc = StridedConvEncoder((1, 28, 28), 2, channels=[8, 16], dense_dims=[32])
+    dec = StridedConvDecoder((1, 28, 28), 2, channels=[16, 8], dense_dims=[32])
+    dense = [(m.in_features, m.out_features) for m in enc.modules() if isinstance(m, torch.nn.Linear)]
+    assert dense == [(16 * 7 * 7, 32), (32, 2)]
+    dense = [(m.in_features, m.out_features) for m in dec.modules() if isinstance(m, torch.nn.Linear)]
+    assert dense == [(2, 32), (32, 16 * 7 * 7)]
+    with torch.no_grad():
+        assert dec(enc(torch.rand(3, 1, 28, 28))).shape == (3, 1, 28, 28)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

@@ -34,7 +34,10 @@ def feature_grid(height: int, width: int, n_stages: int) -> tuple[int, int]:
 
 
 class StridedConvEncoder(nn.Module):
-    """x (B, C, H, W) -> z (B, latent_dim): one stride-2 conv per ``channels`` entry, then a dense code layer."""
+    """x (B, C, H, W) -> z (B, latent_dim): one stride-2 conv per ``channels`` entry, then a dense code layer.
+
+    ``dense_dims`` puts hidden dense layers between the last feature map and the code: a very small code (2-D)
+    gets a gentler funnel than one linear map from thousands of features."""
 
     def __init__(
         self,
@@ -44,6 +47,7 @@ class StridedConvEncoder(nn.Module):
         kernel_size: int = 3,
         activation: str | None = "relu",
         latent_activation: str | None = None,
+        dense_dims: Sequence[int] = (),
     ) -> None:
         super().__init__()
         _check("StridedConvEncoder", channels, kernel_size)
@@ -57,8 +61,12 @@ class StridedConvEncoder(nn.Module):
                 make_activation(activation),
             ]
             in_ch = out_ch
-        grid = feature_grid(*self.input_shape[1:], len(channels))
-        layers += [nn.Flatten(), nn.Linear(in_ch * math.prod(grid), latent_dim), make_activation(latent_activation)]
+        width = in_ch * math.prod(feature_grid(*self.input_shape[1:], len(channels)))
+        layers.append(nn.Flatten())
+        for hidden in dense_dims:
+            layers += [nn.Linear(width, hidden), make_activation(activation)]
+            width = hidden
+        layers += [nn.Linear(width, latent_dim), make_activation(latent_activation)]
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -69,7 +77,8 @@ class StridedConvDecoder(nn.Module):
     """z (B, latent_dim) -> x_hat (B, C, H, W): the encoder mirrored with stride-2 transposed convs.
 
     ``feature_channels`` is the depth of the map the code is expanded to: the encoder's last ``channels`` entry,
-    which for a mirrored net is the decoder's first (the default).
+    which for a mirrored net is the decoder's first (the default). ``dense_dims`` are hidden dense layers from the
+    code to that map (the encoder's, reversed, for a mirrored net).
     """
 
     def __init__(
@@ -81,6 +90,7 @@ class StridedConvDecoder(nn.Module):
         activation: str | None = "relu",
         output_activation: str | None = "sigmoid",
         feature_channels: int | None = None,
+        dense_dims: Sequence[int] = (),
     ) -> None:
         super().__init__()
         _check("StridedConvDecoder", channels, kernel_size)
@@ -90,10 +100,12 @@ class StridedConvDecoder(nn.Module):
         in_ch = channels[0] if feature_channels is None else feature_channels
         self.feature_shape = (in_ch, *feature_grid(height, width, len(channels)))
         pad = kernel_size // 2
-        layers: list[nn.Module] = [
-            nn.Linear(latent_dim, math.prod(self.feature_shape)),
-            nn.Unflatten(1, self.feature_shape),
-        ]
+        layers: list[nn.Module] = []
+        width = latent_dim
+        for hidden in dense_dims:
+            layers += [nn.Linear(width, hidden), make_activation(activation)]
+            width = hidden
+        layers += [nn.Linear(width, math.prod(self.feature_shape)), nn.Unflatten(1, self.feature_shape)]
         for width_ch in channels:
             # padding k//2 with output_padding 1 doubles the size exactly, as Keras' 'same' with stride 2
             layers += [
