@@ -38,8 +38,9 @@ class ArrayDataModule(SplitDataModule):
         exclude_classes: list[int | str] | tuple[int | str, ...] = (),
         augment: dict[str, Any] | None = None,
         group_batches: int = 1,
+        neighbours: int = 0,
     ) -> None:
-        super().__init__(augment, group_batches)
+        super().__init__(augment, group_batches, neighbours)
         check_split_size(val_size, "data.val_size")
         check_split_size(test_size, "data.test_size")
         self.save_hyperparameters(logger=False)

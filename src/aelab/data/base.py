@@ -10,6 +10,7 @@ import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
 from aelab.data.augment import build_augment
+from aelab.data.neighbours import NeighbourPairs
 from aelab.data.preprocessing import Preprocessing
 from aelab.data.tensor_data import BatchGroup, ImageTensorDataset, batch_loader
 from aelab.errors import DataNotFoundError
@@ -31,12 +32,20 @@ class SplitDataModule(pl.LightningDataModule):
     """Subclasses fill ``self.splits`` ('train', 'val', 'test', optionally 'predict') in ``setup``, set
     ``self.class_names`` and then call ``exclude_from_training``; hparams must hold batch_size, eval_batch_size,
     num_workers and pin_memory (and may hold exclude_classes). ``augment`` (``data.augment``) is applied to
-    training batches only."""
+    training batches only; ``neighbours`` > 0 makes each training batch B images and then one of the k nearest
+    training images of each (neighbours.py)."""
 
     name: str = "data"
 
-    def __init__(self, augment: Mapping[str, Any] | None = None, group_batches: int = 1) -> None:
+    def __init__(self, augment: Mapping[str, Any] | None = None, group_batches: int = 1, neighbours: int = 0) -> None:
         super().__init__()
+        if isinstance(neighbours, bool) or not isinstance(neighbours, int) or neighbours < 0:
+            raise ValueError(
+                f"data.neighbours must be a whole number >= 0, got {neighbours!r}: 0 serves plain batches, k > 0 pairs "
+                "every training image with one of its k nearest training images (for penalty=neighbour_embedding)."
+            )
+        self.neighbours = neighbours
+        self._paired: NeighbourPairs | None = None
         if isinstance(group_batches, bool) or not isinstance(group_batches, int) or group_batches < 1:
             raise ValueError(
                 f"data.group_batches must be a whole number of training batches, 1 or more; got {group_batches!r}. "
@@ -119,7 +128,7 @@ class SplitDataModule(pl.LightningDataModule):
         whole epochs on one device for a model that takes groups, else 1. Lightning's batch counts
         (limit_train_batches, val_check_interval, fast_dev_run) then keep meaning single batches."""
         trainer = self.trainer
-        if self.group_batches == 1 or trainer is None:
+        if self.group_batches == 1 or trainer is None or self.neighbours:
             return 1
         if not getattr(trainer.lightning_module, "takes_batch_groups", False) or trainer.world_size > 1:
             return 1
@@ -132,13 +141,21 @@ class SplitDataModule(pl.LightningDataModule):
         if split not in self.splits:
             raise DataNotFoundError(f"{self.name}: there is no '{split}' split (found {sorted(self.splits)})")
         return batch_loader(
-            self.splits[split],
+            self.train_split() if train else self.splits[split],
             self.hparams.batch_size if train else self.hparams.eval_batch_size,
             shuffle=train,
             num_workers=self.hparams.num_workers,
             pin_memory=self.hparams.pin_memory,
             group=self.training_group_size() if train else 1,
         )
+
+    def train_split(self) -> ImageTensorDataset:
+        """The split training batches come from: neighbour pairs of the train split when ``data.neighbours`` > 0."""
+        if not self.neighbours:
+            return self.splits["train"]
+        if self._paired is None or self._paired.rows is not self.splits["train"].rows:
+            self._paired = NeighbourPairs(self.splits["train"], self.neighbours)
+        return self._paired
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", train=True)

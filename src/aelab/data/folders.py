@@ -68,8 +68,9 @@ class ImageFolderDataModule(SplitDataModule):
         exclude_classes: list[int | str] | tuple[int | str, ...] = (),
         augment: dict[str, Any] | None = None,
         group_batches: int = 1,
+        neighbours: int = 0,
     ) -> None:
-        super().__init__(augment, group_batches)
+        super().__init__(augment, group_batches, neighbours)
         check_decode_options(resize, interpolation)
         if image_size < 8:
             raise ValueError(f"data.image_size must be at least 8, got {image_size}")

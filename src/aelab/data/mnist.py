@@ -123,8 +123,9 @@ class MNISTDataModule(SplitDataModule):
         exclude_classes: list[int | str] | tuple[int | str, ...] = (),
         augment: dict[str, Any] | None = None,
         group_batches: int = 1,
+        neighbours: int = 0,
     ) -> None:
-        super().__init__(augment, group_batches)
+        super().__init__(augment, group_batches, neighbours)
         if name not in DATASETS:
             raise ValueError(f"unknown data set name {name!r}; choose one of {sorted(DATASETS)}")
         if source not in ("auto", "full", "sample"):
