@@ -18,6 +18,7 @@ import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 
 from aelab.baselines.pca import ae_vs_pca_line, compare_with_pca, fit_and_score_pca
+from aelab.baselines.reducers import check_baseline_names
 from aelab.checkpoints import DATA_RECORD_KEY, load_model, run_dir_of, stored_data_config
 from aelab.errors import DataChangedError, NotWritableError
 from aelab.files import expand_path, writable_dir, write_text_atomic
@@ -31,6 +32,7 @@ PLACEHOLDERS = ("root", "data_dir", "cache_dir")  # data.* keys evaluate.yaml de
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Recompute a checkpoint's test metrics and the PCA comparison, then (``report.enabled``) the report: figures,
     report.md and every analysis metric; metrics.json goes beside the run and into the report folder."""
+    check_comparison_request(cfg.get("report") or {})
     model, checkpoint = load_model(cfg.ckpt_path)
     data_cfg, stored = data_config(cfg, checkpoint)
     datamodule = build(data_cfg)
@@ -71,6 +73,15 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         return metrics
     finally:
         finish_wandb(trainer.loggers)
+
+
+def check_comparison_request(report_cfg: Any) -> None:
+    """Refuse report.baselines with unknown names, or without the report that shows them, before any work."""
+    baselines = check_baseline_names(report_cfg.get("baselines") or [])
+    if baselines and not report_cfg.get("enabled", False):
+        raise ValueError(
+            f"report.baselines={baselines} is shown in the report, but report.enabled=false; set report.enabled=true"
+        )
 
 
 def data_config(cfg: DictConfig, checkpoint: dict[str, Any]) -> tuple[dict[str, Any], bool]:

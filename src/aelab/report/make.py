@@ -19,7 +19,15 @@ from threadpoolctl import threadpool_limits
 from torch import nn
 
 from aelab.baselines.pca import PCA
+from aelab.baselines.reducers import check_baseline_names
 from aelab.panels import log_figure
+from aelab.report.comparison import (
+    comparison_markdown,
+    comparison_metrics,
+    comparison_sentence,
+    run_comparison,
+    training_seconds,
+)
 from aelab.report.sections import (
     Section,
     ae_codec,
@@ -46,6 +54,7 @@ TITLES = {  # figure key (the PNG's stem) -> section title, in report order
     "retrieval": "Retrieval by nearest codes",
     "cnn": "AE output into a CNN",
     "compression": "Compression",
+    "reducers": "Which reducer? The AE beside other reducers",  # only with report.baselines
 }
 
 
@@ -112,6 +121,7 @@ def make_report(
     """Every analysis of the report on the data module's train and test splits, the PNGs and report.md in
     ``out_dir``; ``held_out_classes`` are the classes the model's run left out of training."""
     device = resolve_device(settings["device"])
+    baselines = check_baseline_names(settings.get("baselines") or [])  # before any work: a typo fails at once
     threads = settings.get("cpu_threads") if device.type == "cpu" else None
     with cpu_threads(None if threads is None else int(threads)):
         started = time.perf_counter()
@@ -142,6 +152,17 @@ def make_report(
         run(lambda: anomaly_section(inp, anomaly, anomaly_names))
         run(lambda: retrieval_section(inp))
         run(lambda: compression_section(inp))
+        tables = {}
+        if baselines:
+            begun = time.perf_counter()
+            compare = {**settings["compare"], "seed": inp.seed}
+            fit_seconds = training_seconds((context or {}).get("ckpt_path", ""))
+            rows, paths["reducers"] = run_comparison(
+                model, datamodule, baselines, compare, device, out_dir, inp.dpi, fit_seconds
+            )
+            metrics.update(comparison_metrics(rows))
+            tables["reducers"] = comparison_markdown(rows)
+            seconds["reducers"] = round(time.perf_counter() - begun, 1)
         metrics["anomaly/unseen_in_training"] = float(unseen)
 
         seen_classes = (
@@ -166,7 +187,13 @@ def make_report(
         }
         metrics["report/seconds"] = time.perf_counter() - started
         sentences = findings({**base_metrics, **metrics}, ctx)
-        report_figures = [ReportFigure(key, title, paths[key], sentences[key]) for key, title in TITLES.items()]
+        if baselines:
+            sentences["reducers"] = comparison_sentence(rows)
+        report_figures = [
+            ReportFigure(key, title, paths[key], sentences[key], tables.get(key, []))
+            for key, title in TITLES.items()
+            if key in paths
+        ]
         markdown = write_markdown(out_dir / "report.md", {**base_metrics, **metrics}, ctx, report_figures)
         log.info("report in %s (%.1f s; seconds per section: %s)", out_dir, metrics["report/seconds"], seconds)
         return Report(metrics=metrics, figures=report_figures, markdown=markdown, anomaly_classes=anomaly)

@@ -4,7 +4,7 @@ the number; the sentences are written from the metrics, so the text can never di
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ class ReportFigure:
     title: str
     path: Path
     sentence: str
+    table: list[str] = field(default_factory=list)  # markdown lines shown under the sentence in report.md
 
 
 def _better(ae: float, pca: float, higher_is_better: bool = True) -> str:
@@ -130,6 +131,7 @@ def write_markdown(path: Path, m: Mapping[str, float], c: Mapping[str, Any], fig
         "",
     ]
     for figure in figures:
-        lines += [f"## {figure.title}", "", figure.sentence, "", f"![{figure.title}]({figure.path.name})", ""]
+        table = [*figure.table, ""] if figure.table else []
+        lines += [f"## {figure.title}", "", figure.sentence, "", *table, f"![{figure.title}]({figure.path.name})", ""]
     write_text_atomic(path, "\n".join(lines))
     return path
