@@ -29,13 +29,13 @@ DENSE_K = [f"model.latent_dim={K}"]
 ADAM_COSINE = [
     "model.scheduler={_target_:torch.optim.lr_scheduler.CosineAnnealingLR,_partial_:true,T_max:${trainer.max_epochs}}"
 ]
-# the deep dense AE for long runs: per-epoch image panels off, the probe only at the end
-LONG_DEEP_DENSE = [
-    "experiment=deep_dense_fashion",
+# long runs: per-epoch image panels off, the probe only at the end
+LONG_PANELS_OFF = [
     "callbacks.reconstructions=null",
     "callbacks.latent_averages=null",
     "callbacks.latent_probe.every_n_epochs=1000",
 ]
+LONG_DEEP_DENSE = ["experiment=deep_dense_fashion", *LONG_PANELS_OFF]
 
 # name -> (train.py overrides, epochs (None: the preset's), note)
 VARIANTS: dict[str, tuple[list[str], int | None, str]] = {
@@ -44,6 +44,21 @@ VARIANTS: dict[str, tuple[list[str], int | None, str]] = {
     "dense": (["model=dense", *DENSE_K, *ADAM_COSINE], 20, "seed 000's 784-100-k-100-784"),
     "undercomplete": (["model=undercomplete", *DENSE_K], 20, "seed 001's 784-32-784, BCE, Adadelta"),
     "deep_dense_fashion": (LONG_DEEP_DENSE, None, "784-1000-500-250-30, the preset (`experiment=deep_dense_fashion`)"),
+    "conv64_fashion": (
+        [*LONG_PANELS_OFF, "experiment=conv64_fashion"],
+        None,
+        "the k=64 preset (`experiment=conv64_fashion`)",
+    ),
+    "conv16_fashion": (
+        [*LONG_PANELS_OFF, "experiment=conv64_fashion", "model.latent_dim=16"],
+        None,
+        "the k=64 preset at k=16 (`experiment=conv64_fashion model.latent_dim=16`)",
+    ),
+    "conv2_fashion": (
+        [*LONG_PANELS_OFF, "experiment=conv2_fashion"],
+        None,
+        "the k=2 preset (`experiment=conv2_fashion`)",
+    ),
     "deep_dense_flip": ([*LONG_DEEP_DENSE, "data.augment.max_shift=0"], None, "the preset without shifts"),
     "deep_dense_noaug": (
         [*LONG_DEEP_DENSE, "data.augment.max_shift=0", "data.augment.hflip=0.0"],
@@ -179,7 +194,8 @@ def main() -> None:
     parser.add_argument("--data", choices=["fashion", "sample"], default="fashion")
     parser.add_argument("--only", nargs="*", choices=sorted(VARIANTS), help="run these variants only")
     parser.add_argument("--fashion-dir", type=Path, default=DEBIAN_FASHION, help="the Fashion-MNIST IDX files")
-    parser.add_argument("--seeds", type=int, default=1, help="run each variant with seed=0..N-1")
+    parser.add_argument("--seeds", type=int, default=1, help="run each variant with N seeds: --first-seed, ...")
+    parser.add_argument("--first-seed", type=int, default=0, help="the first seed of --seeds")
     parser.add_argument("--jobs", type=int, default=1, help="train.py processes at once (1 on a 2-core machine)")
     parser.add_argument("--threads", type=int, default=0, help="OMP_NUM_THREADS of each run (0: unchanged)")
     parser.add_argument("--set", nargs="*", default=[], help="extra train.py overrides for every run")
@@ -191,11 +207,12 @@ def main() -> None:
     args = parser.parse_args()
 
     names = args.only or list(VARIANTS)
-    tasks = [(name, seed) for name in names for seed in range(args.seeds)]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    tasks = [(name, seed) for name in names for seed in seeds]
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         done = dict(zip(tasks, pool.map(lambda t: run_once(*t, args), tasks)))
     args.results.mkdir(parents=True, exist_ok=True)
-    summaries = [summarise(name, [done[(name, seed)] for seed in range(args.seeds)]) for name in names]
+    summaries = [summarise(name, [done[(name, seed)] for seed in seeds]) for name in names]
     for summary in summaries:
         (args.results / f"{summary['variant']}.json").write_text(json.dumps(summary, indent=2))
     rows = [row(summary) for summary in summaries]
