@@ -11,7 +11,8 @@ to fit and to transform 1,000 new images. Baselines run once per k (seed 0) with
 report.compare settings; the AE rows are trained checkpoints (benchmarks.quality runs of the presets, one row per
 seed, then their mean): ``--ae K=CKPT`` names them, else every seed folder of the variant in AE_VARIANTS is used.
 An AE's fit seconds are its run's training minutes (benchmark.json beside the run). Writes
-benchmarks/results/dr_compare/k<K>.json and table.md.
+benchmarks/results/dr_compare/k<K>.json, k<K>.png and table.md. ``--no-ae`` runs the baselines alone (on a quiet
+machine, for their timings); ``--reuse-baselines`` then adds the AE rows to those rows without refitting them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import math
 import statistics
 from pathlib import Path
 
+import numpy as np
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
@@ -76,6 +78,18 @@ def ae_row(ckpt: Path, k: int, data: ComparisonData, compare: dict) -> tuple[Met
     return row, out
 
 
+def stored_baselines(record: Path, codes: Path) -> tuple[list[MethodRow], str]:
+    """The baseline rows of an earlier run (k<K>.json) with their test codes (the --out cache) for the figure."""
+    stored = json.loads(record.read_text())
+    cached = dict(np.load(codes)) if codes.is_file() else {}
+    rows = []
+    for entry in stored["baselines"]:
+        row = MethodRow(entry["method"], entry["label"], entry["k"], entry["n_fit"], entry["scores"], entry["note"])
+        row.test_codes = cached.get(row.method)
+        rows.append(row)
+    return rows, stored.get("baselines_machine", stored["machine"])
+
+
 def mean_row(runs: list[dict], k: int) -> MethodRow:
     row = MethodRow("autoencoder", f"AE mean of {len(runs)}", k, n_fit=runs[0]["n_fit"])
     row.scores = {key: statistics.fmean(r["scores"][key] for r in runs) for key in runs[0]["scores"]}
@@ -90,19 +104,32 @@ def main() -> None:
     parser.add_argument("--fashion-dir", type=Path, default=DEBIAN_FASHION)
     parser.add_argument("--quality-out", type=Path, default=ROOT / "benchmarks" / "out" / "quality")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "dr_compare")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "dr_compare", help="codes cache")
+    parser.add_argument("--no-ae", action="store_true", help="baselines only (AE rows later, with --reuse-baselines)")
+    parser.add_argument(
+        "--reuse-baselines", action="store_true", help="take the baseline rows (and codes) of an earlier run"
+    )
     args = parser.parse_args()
 
     compare = settings()
     data, datamodule = fashion_data(args.fashion_dir, int(compare["trust_samples"]))
     args.results.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
     table = [f"machine: {machine()}", ""]
     for k in args.ks:
-        pairs = [ae_row(ckpt, k, data, compare) for ckpt in ae_checkpoints(k, args.ae, args.quality_out)]
+        checkpoints = [] if args.no_ae else ae_checkpoints(k, args.ae, args.quality_out)
+        pairs = [ae_row(ckpt, k, data, compare) for ckpt in checkpoints]
         ae_rows, runs = [row for row, _ in pairs], [run for _, run in pairs]
-        baselines = compare_reducers(data, k, args.baselines, compare)
+        if args.reuse_baselines:
+            baselines, baseline_machine = stored_baselines(args.results / f"k{k}.json", args.out / f"k{k}_codes.npz")
+        else:
+            baselines, baseline_machine = compare_reducers(data, k, args.baselines, compare), machine()
+            codes = {row.method: row.test_codes for row in baselines if row.test_codes is not None}
+            np.savez_compressed(args.out / f"k{k}_codes.npz", **codes)
         record = {
             "k": k,
             "machine": machine(),
+            "baselines_machine": baseline_machine,
             "settings": compare,
             "autoencoder_runs": runs,
             "autoencoder_std": {
@@ -114,7 +141,8 @@ def main() -> None:
         rows = [*ae_rows, mean_row(runs, k)] if len(runs) > 1 else ae_rows
         table += [f"### k = {k}", "", *comparison_markdown(rows + baselines), ""]
         names = list(datamodule.class_names)
-        reducer_figure([*ae_rows[:1], *baselines], data.test_y, names, args.results / f"k{k}.png", dpi=80)
+        if ae_rows:
+            reducer_figure([ae_rows[0], *baselines], data.test_y, names, args.results / f"k{k}.png", dpi=80)
         print("\n".join(comparison_markdown(rows + baselines)), flush=True)
     (args.results / "table.md").write_text("\n".join(table) + "\n")
 

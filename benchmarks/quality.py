@@ -5,7 +5,7 @@
     python -m benchmarks.quality --only dense --seeds 3 --jobs 3  # three train.py processes at once (a GPU box)
 
 Each run is train.py as a user runs it (``logger=csv``), so every figure can be reproduced with the command stored
-beside it. ``--seeds N`` reruns a variant with ``seed=0..N-1``: the data split (``data.seed``) stays fixed, the
+beside it. ``--seeds N`` reruns a variant with ``seed=0..N-1`` (from ``--first-seed``; or ``--seed-list 1 42``): the data split (``data.seed``) stays fixed, the
 initial weights and the shuffling change. A run whose results.json exists is not rerun (pass --force), so an
 interrupted table resumes where it stopped. Nonlinear AEs are compared with PCA clipped to [0, 1] (the stronger
 yardstick), the linear AE with classic PCA. Writes one small JSON per variant (every seed's figures, mean and std)
@@ -196,6 +196,7 @@ def main() -> None:
     parser.add_argument("--fashion-dir", type=Path, default=DEBIAN_FASHION, help="the Fashion-MNIST IDX files")
     parser.add_argument("--seeds", type=int, default=1, help="run each variant with N seeds: --first-seed, ...")
     parser.add_argument("--first-seed", type=int, default=0, help="the first seed of --seeds")
+    parser.add_argument("--seed-list", type=int, nargs="*", help="exactly these seeds (instead of --seeds)")
     parser.add_argument("--jobs", type=int, default=1, help="train.py processes at once (1 on a 2-core machine)")
     parser.add_argument("--threads", type=int, default=0, help="OMP_NUM_THREADS of each run (0: unchanged)")
     parser.add_argument("--set", nargs="*", default=[], help="extra train.py overrides for every run")
@@ -207,7 +208,7 @@ def main() -> None:
     args = parser.parse_args()
 
     names = args.only or list(VARIANTS)
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    seeds = args.seed_list or range(args.first_seed, args.first_seed + args.seeds)
     tasks = [(name, seed) for name in names for seed in seeds]
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         done = dict(zip(tasks, pool.map(lambda t: run_once(*t, args), tasks)))

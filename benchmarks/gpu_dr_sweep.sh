@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The GPU sweep that chose the k=2 and k=64 presets (experiment=conv2_fashion, conv64_fashion) and measured what
+# penalty=neighbour_embedding does at k=2: 8 train.py runs at once on one H100 (16 CPU cores, 2 threads each), then
+# benchmarks/gpu_dr_score.py scores every last.ckpt. Run from the repository root on the GPU machine, with the
+# Fashion-MNIST IDX files in $FASHION and hydra-core/omegaconf on PYTHONPATH:
+#   FASHION=/path/to/fashion-mnist bash benchmarks/gpu_dr_sweep.sh 1 > sweep1_scores.jsonl   (then: ... 2)
+# Scores: benchmarks/results/gpu_dr_sweep/sweep<N>_scores.jsonl; results.md says what they show.
+set -u
+SWEEP=${1:-2}
+export PYTHONPATH=$PWD/src:${PYTHONPATH:-} PYTHONUNBUFFERED=1 WANDB_MODE=offline OMP_NUM_THREADS=2 MKL_NUM_THREADS=2
+C="data=fashion_mnist data.data_dir=$FASHION logger=csv trainer=gpu callbacks.reconstructions=null"
+C="$C callbacks.latent_averages=null callbacks.latent_probe.every_n_epochs=1000 model=conv_strided"
+COS='model.scheduler={_target_:torch.optim.lr_scheduler.CosineAnnealingLR,_partial_:true,T_max:${trainer.max_epochs}}'
+K2="model.latent_dim=2 model.encoder.dense_dims=[256] model.decoder.dense_dims=[256] data.batch_size=512"
+K2="$K2 trainer.max_epochs=30 model.optimizer.lr=0.002"
+K64="model.latent_dim=64 data.batch_size=256"
+NB="penalty=neighbour_embedding data.neighbours=15"
+W=model.penalties.neighbour_embedding.weight
+run() { n=$1; shift; timeout -k 5 290 python3 train.py hydra.run.dir=/tmp/sw/$n $C "$COS" "$@" > /tmp/sw/$n.log 2>&1; }
+mkdir -p /tmp/sw
+if [ "$SWEEP" = 1 ]; then
+  run a2 $K2 &  # (b2-d2 of this sweep used an in-batch parametric t-SNE penalty, since replaced; not listed)
+  run a64 $K64 trainer.max_epochs=30 &
+  run b64 $K64 trainer.max_epochs=30 data.augment.hflip=0.5 data.augment.max_shift=1 &
+  run c64 $K64 trainer.max_epochs=30 model.encoder.channels=[32,64,128] model.decoder.channels=[128,64,32] &
+  run d64 $K64 trainer.max_epochs=20 model.encoder.channels=[64,128] model.decoder.channels=[128,64] &
+else
+  run n1 $K2 $NB $W=0.01 &
+  run n2 $K2 $NB $W=0.03 &
+  run n3 $K2 $NB $W=0.1 &
+  run n4 $K2 $NB $W=0.3 &
+  run n5 $K2 $NB $W=0.1 data.neighbours=5 &
+  run m1 $K64 trainer.max_epochs=45 data.batch_size=128 &  # = experiment=conv64_fashion trainer=gpu
+  run m2 $K64 trainer.max_epochs=45 model.optimizer.lr=0.002 &
+  run m3 $K64 trainer.max_epochs=30 model.decoder.channels=[96,32] model.decoder.feature_channels=96 &
+fi
+wait
+python3 benchmarks/gpu_dr_score.py "$FASHION" /tmp/sw/*/checkpoints/last.ckpt
