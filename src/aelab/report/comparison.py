@@ -69,7 +69,8 @@ def reducer_figure(
         xy = two_d_view(row.test_codes)
         for c in np.unique(labels):
             at = labels == c
-            ax.scatter(xy[at, 0], xy[at, 1], s=2, color=cmap(int(c) % cmap.N), label=class_names[int(c)])
+            dot = 2 if len(labels) <= 3000 else 0.4
+            ax.scatter(xy[at, 0], xy[at, 1], s=dot, color=cmap(int(c) % cmap.N), label=class_names[int(c)])
         view = "" if row.k == 2 else " (first 2 principal axes)"
         ax.set_title(f"{row.label}, k={row.k}{view}", fontsize=8)
         ax.set_xticks([])
