@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from aelab.analysis.embedding_scores import code_silhouette, code_trustworthiness, knn_accuracy
-from aelab.baselines.compare import ComparisonData, compare_reducers, fit_subset
+from aelab.baselines.compare import ComparisonData, MethodRow, compare_reducers, fit_subset, score_method
 from aelab.baselines.reducers import BaselineCannotRun, KernelPCABaseline, TSNEBaseline, build_baseline
 from aelab.data.mnist import load_embedded_sample
 from aelab.pipeline import evaluate
@@ -78,6 +78,16 @@ def test_a_method_that_cannot_run_at_this_k_or_size_says_why_and_what_to_set(dig
         TSNEBaseline(3).check(1000, 784)
     table = "\n".join(comparison_markdown([row]))
     assert "| t-SNE | 16 | 400 | n/a |" in table and "- t-SNE: t-SNE maps to 1 or 2" in table
+
+
+def test_a_slow_inverse_is_scored_on_a_seeded_subsample_and_says_so(digits):
+    pca = build_baseline("pca", 8).fit(digits.train_x)
+    codes = pca.transform(digits.train_x)
+    full = score_method(MethodRow("pca", "PCA", 8), pca.transform, pca.inverse_transform, codes, digits, {})
+    part = score_method(MethodRow("pca", "PCA", 8), pca.transform, pca.inverse_transform, codes, digits, {}, 50)
+    assert "test MSE on a seeded 50 of the 200 test images" in part.note and "max_inverse" in part.note
+    assert part.scores["test_mse"] == pytest.approx(full.scores["test_mse"], rel=0.3)  # a sample of the same images
+    assert part.scores["test_mse"] != full.scores["test_mse"] and not full.note
 
 
 def test_a_subsample_is_seeded_and_no_larger_than_asked():
