@@ -104,9 +104,9 @@ def test_an_unknown_baseline_lists_the_available_ones():
 @pytest.mark.slow
 def test_umap_inverts_at_k2_and_explains_why_not_at_k16(digits):
     rows = compare_reducers(digits, 2, ["umap"], {"seed": 0}) + compare_reducers(digits, 16, ["umap"], {"seed": 0})
-    assert 0 < rows[0].scores["test_mse"] < 0.2 and rows[0].scores["knn_acc"] > 0.7
+    assert 0 < rows[0].scores["test_mse"] < 0.2 and rows[0].scores["knn_acc"] > 0.6  # 400 digits: far above 0.1
     assert math.isnan(rows[1].scores["test_mse"]) and "Delaunay" in rows[1].note
-    assert rows[1].scores["knn_acc"] > 0.7
+    assert rows[1].scores["knn_acc"] > 0.6
 
 
 def test_evaluate_with_baselines_adds_the_table_and_the_figure(make_config, trained_run, tmp_path):
