@@ -71,11 +71,12 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     return result, time.perf_counter() - started
 
 
-def fit_subset(n: int, max_train: int | None, seed: int) -> np.ndarray:
-    """Rows of the training set a method is fit on: all, or a seeded sample of ``max_train``."""
-    if max_train is None or max_train >= n:
+def fit_subset(n: int, limit: int | None, seed: int) -> np.ndarray:
+    """Sorted rows of a set of n a method works on: all, or a seeded sample of ``limit`` (``max_train`` of the
+    training images, ``max_inverse`` of the test images)."""
+    if limit is None or limit >= n:
         return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, size=int(max_train), replace=False))
+    return np.sort(np.random.default_rng(seed).choice(n, size=int(limit), replace=False))
 
 
 def score_method(
