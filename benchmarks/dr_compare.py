@@ -109,6 +109,7 @@ def main() -> None:
     parser.add_argument(
         "--reuse-baselines", action="store_true", help="take the baseline rows (and codes) of an earlier run"
     )
+    parser.add_argument("--refit", nargs="*", default=[], help="with --reuse-baselines: fit these baselines again")
     args = parser.parse_args()
 
     compare = settings()
@@ -122,6 +123,11 @@ def main() -> None:
         ae_rows, runs = [row for row, _ in pairs], [run for _, run in pairs]
         if args.reuse_baselines:
             baselines, baseline_machine = stored_baselines(args.results / f"k{k}.json", args.out / f"k{k}_codes.npz")
+            refit = {row.method: row for row in compare_reducers(data, k, args.refit, compare)}
+            baselines = [refit.get(row.method, row) for row in baselines]
+            if refit:
+                codes = {row.method: row.test_codes for row in baselines if row.test_codes is not None}
+                np.savez_compressed(args.out / f"k{k}_codes.npz", **codes)
         else:
             baselines, baseline_machine = compare_reducers(data, k, args.baselines, compare), machine()
             codes = {row.method: row.test_codes for row in baselines if row.test_codes is not None}

@@ -12,7 +12,14 @@ import pytest
 import torch
 
 from aelab.analysis.embedding_scores import code_silhouette, code_trustworthiness, knn_accuracy
-from aelab.baselines.compare import ComparisonData, MethodRow, compare_reducers, fit_subset, score_method
+from aelab.baselines.compare import (
+    ComparisonData,
+    MethodRow,
+    compare_reducers,
+    fit_subset,
+    fitted_embedding,
+    score_method,
+)
 from aelab.baselines.reducers import BaselineCannotRun, KernelPCABaseline, TSNEBaseline, build_baseline
 from aelab.data.mnist import load_embedded_sample
 from aelab.pipeline import evaluate
@@ -66,6 +73,15 @@ def test_tsne_embeds_new_points_near_their_class_and_has_no_inverse(digits):
     assert row.test_codes.shape == (200, 2)
     assert row.scores["knn_acc"] > 0.7  # real digits: t-SNE places new ones among their class
     assert math.isnan(row.scores["test_mse"]) and "no inverse" in row.note
+
+
+def test_tsne_training_map_and_new_points_share_one_frame(digits):
+    tsne = TSNEBaseline(2).fit(digits.train_x)
+    before = fitted_embedding(tsne)
+    placed = tsne.transform(digits.train_x[:30])  # openTSNE moves its training map here unless it is centred
+    assert np.allclose(fitted_embedding(tsne), before)
+    extent = before.max(0) - before.min(0)
+    assert np.median(np.abs(placed - before[:30]) / extent) < 0.05  # a training image lands where it was mapped
 
 
 def test_a_method_that_cannot_run_at_this_k_or_size_says_why_and_what_to_set(digits):

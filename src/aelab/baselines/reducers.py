@@ -211,6 +211,9 @@ class TSNEBaseline(Baseline):
             n_components=self.k, perplexity=self.perplexity, random_state=self.seed, n_jobs=os.cpu_count() or 1
         )
         self.embedding = tsne.fit(x)
+        # openTSNE's transform first centres the training map in place (on its bounding box); centre it now, so the
+        # training codes (kNN, probe) and the transformed new points share one frame whatever the call order
+        self.embedding -= (self.embedding.max(axis=0) + self.embedding.min(axis=0)) / 2
         return self
 
     def transform(self, x: np.ndarray) -> np.ndarray:
