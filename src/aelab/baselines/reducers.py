@@ -94,7 +94,7 @@ class KernelPCABaseline(Baseline):
     MATRICES = 4  # n x n float64 matrices alive at once: the kernel, its centred copy, eigenvectors, the ridge solve
 
     def __init__(
-        self, k: int, seed: int = 0, max_train: int | None = 5000, gamma: float | None = None, alpha: float = 0.1
+        self, k: int, seed: int = 0, max_train: int | None = 5000, gamma: float | None = None, alpha: float = 1e-3
     ) -> None:
         super().__init__(k, seed)
         self.max_train, self.gamma, self.alpha = max_train, gamma, alpha
