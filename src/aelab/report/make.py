@@ -54,8 +54,8 @@ TITLES = {  # figure key (the PNG's stem) -> section title, in report order
     "retrieval": "Retrieval by nearest codes",
     "cnn": "AE output into a CNN",
     "compression": "Compression",
-    "reducers": "Which reducer? The AE beside other reducers",  # only with report.baselines
 }
+REDUCERS = ("reducers", "Which reducer? The AE beside other reducers")  # the last section, with report.baselines
 
 
 @dataclass
@@ -191,8 +191,7 @@ def make_report(
             sentences["reducers"] = comparison_sentence(rows)
         report_figures = [
             ReportFigure(key, title, paths[key], sentences[key], tables.get(key, []))
-            for key, title in TITLES.items()
-            if key in paths
+            for key, title in [*TITLES.items(), *([REDUCERS] if baselines else [])]
         ]
         markdown = write_markdown(out_dir / "report.md", {**base_metrics, **metrics}, ctx, report_figures)
         log.info("report in %s (%.1f s; seconds per section: %s)", out_dir, metrics["report/seconds"], seconds)
