@@ -68,6 +68,7 @@ def test_pca_and_kernel_pca_fit_transform_and_invert(digits):
     assert by_name["kernel_pca"].n_fit == len(digits.train_x)  # 400 < its default max_train
 
 
+@pytest.mark.slow  # ~20 s in the full suite, most of it openTSNE's first-call setup
 def test_tsne_places_new_points_in_its_training_map_and_has_no_inverse(digits):
     tsne = TSNEBaseline(2).fit(digits.train_x)
     before = fitted_embedding(tsne)
