@@ -60,9 +60,10 @@ class NeighbourEmbedding(Penalty):
         model = getattr(self, "_model", [None])[0]
         if model is not None and not model.training:
             return out.z.new_zeros(())
-        if model is not None and not self._pairs_checked:
-            self._pairs_checked = bool(getattr(getattr(model.trainer, "datamodule", None), "neighbours", 0))
-        if len(out.z) % 2 or (model is not None and not self._pairs_checked):
+        trainer = getattr(model, "_trainer", None)  # None outside a fit: the caller hands in the pairs itself
+        if trainer is not None and not self._pairs_checked:
+            self._pairs_checked = bool(getattr(getattr(trainer, "datamodule", None), "neighbours", 0))
+        if len(out.z) % 2 or (trainer is not None and not self._pairs_checked):
             raise ValueError(
                 "penalty neighbour_embedding needs training batches of neighbour pairs (B images, then one nearest "
                 "neighbour of each), but the data module serves plain batches: set data.neighbours to k > 0, "
