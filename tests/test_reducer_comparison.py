@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from aelab.analysis.embedding_scores import code_silhouette, code_trustworthiness, knn_accuracy
 from aelab.baselines.compare import (
@@ -87,8 +90,11 @@ def test_a_method_that_cannot_run_at_this_k_or_size_says_why_and_what_to_set(dig
     row = compare_reducers(digits, 16, ["tsne"], {"seed": 0})[0]
     assert all(math.isnan(v) for v in row.scores.values()) and row.test_codes is None
     assert "1 or 2 dimensions" in row.note and "k=2" in row.note
-    with pytest.raises(BaselineCannotRun, match=r"report\.compare\.kernel_pca\.max_train to [\d,]+ or fewer"):
+    with pytest.raises(BaselineCannotRun, match=r"set (\S+) to [\d,]+ or fewer") as refused:
         KernelPCABaseline(8, max_train=None).check(n_train=3_000_000, dim=784)
+    key = re.search(r"set (\S+) to", str(refused.value)).group(1)
+    evaluate_yaml = OmegaConf.load(Path(__file__).parents[1] / "conf" / "evaluate.yaml")
+    assert OmegaConf.select(evaluate_yaml, key) == 5000  # the message names a key the user can set
     with pytest.raises(BaselineCannotRun, match="1 or 2 dimensions"):
         TSNEBaseline(3).check(1000, 784)
     table = "\n".join(comparison_markdown([row]))

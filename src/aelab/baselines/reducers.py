@@ -107,7 +107,7 @@ class KernelPCABaseline(Baseline):
             raise BaselineCannotRun(
                 f"kernel PCA on {n_train:,} images needs about {need / 2**30:.1f} GiB for its {n_train:,} x {n_train:,} "
                 f"kernel matrices, and {free / 2**30:.1f} GiB is free; fit it on a subsample: set "
-                f"report.compare.kernel_pca.max_train to {fits:,} or fewer."
+                f"report.compare.methods.kernel_pca.max_train to {fits:,} or fewer."
             )
 
     def fit(self, x: np.ndarray) -> KernelPCABaseline:
