@@ -125,13 +125,10 @@ def main() -> None:
             baselines, baseline_machine = stored_baselines(args.results / f"k{k}.json", args.out / f"k{k}_codes.npz")
             refit = {row.method: row for row in compare_reducers(data, k, args.refit, compare)}
             baselines = [refit.get(row.method, row) for row in baselines]
-            if refit:
-                codes = {row.method: row.test_codes for row in baselines if row.test_codes is not None}
-                np.savez_compressed(args.out / f"k{k}_codes.npz", **codes)
         else:
             baselines, baseline_machine = compare_reducers(data, k, args.baselines, compare), machine()
-            codes = {row.method: row.test_codes for row in baselines if row.test_codes is not None}
-            np.savez_compressed(args.out / f"k{k}_codes.npz", **codes)
+        codes = {row.method: row.test_codes for row in baselines if row.test_codes is not None}
+        np.savez_compressed(args.out / f"k{k}_codes.npz", **codes)
         record = {
             "k": k,
             "machine": machine(),
