@@ -49,6 +49,11 @@ VARIANTS: dict[str, tuple[list[str], int | None, str]] = {
         None,
         "the k=64 preset (`experiment=conv64_fashion`)",
     ),
+    "conv64_fashion_60ep": (
+        [*LONG_PANELS_OFF, "experiment=conv64_fashion_60ep"],
+        None,
+        "the k=64 preset trained 60 epochs (`experiment=conv64_fashion_60ep`)",
+    ),
     "conv16_fashion": (
         [*LONG_PANELS_OFF, "experiment=conv64_fashion", "model.latent_dim=16"],
         None,
