@@ -54,6 +54,11 @@ VARIANTS: dict[str, tuple[list[str], int | None, str]] = {
         None,
         "the k=64 preset trained 60 epochs (`experiment=conv64_fashion_60ep`)",
     ),
+    "conv64_fashion_wide_decoder": (
+        [*LONG_PANELS_OFF, "experiment=conv64_fashion_wide_decoder"],
+        None,
+        "the k=64 preset with a 96-32 decoder (`experiment=conv64_fashion_wide_decoder`)",
+    ),
     "conv16_fashion": (
         [*LONG_PANELS_OFF, "experiment=conv64_fashion", "model.latent_dim=16"],
         None,
