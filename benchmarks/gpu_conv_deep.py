@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import statistics
 import sys
 import time
@@ -111,6 +112,7 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=8, help="distinct synthetic batches cycled through")
     parser.add_argument("--epochs", type=int, default=50, help="for the projection (seed 002: 50)")
     parser.add_argument("--train-images", type=int, default=14034, help="for the projection (seed 002: 14,034)")
+    parser.add_argument("--json", default=None, help="also write the figures to this JSON file")
     parser.add_argument(
         "--only", nargs="+", choices=list(VARIANTS), default=list(VARIANTS), help="variants to run (default: all four)"
     )
@@ -156,6 +158,20 @@ def main() -> None:
             f"{minutes:.1f} | {SEED_MINUTES / minutes:.1f}x |"
         )
     print("projection: training steps only (no validation, data loading, checkpoints or the PCA yardstick)")
+    if args.json:
+        figures = {
+            name: {
+                "images_per_s": rates,
+                "median_images_per_s": statistics.median(rates),
+                "peak_gib": peak,
+                "warmup_s": warmup_seconds,
+                "projected_minutes": args.epochs * per_epoch / statistics.median(rates) / 60,
+            }
+            for name, (rates, peak, warmup_seconds) in results.items()
+        }
+        settings = {**vars(args), "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32, "machine": machine()}
+        with open(args.json, "w") as f:
+            json.dump({"settings": settings, "variants": figures}, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 # penalty=neighbour_embedding does at k=2: 8 train.py runs at once on one H100 (16 CPU cores, 2 threads each), then
 # benchmarks/gpu_dr_score.py scores every last.ckpt. Run from the repository root on the GPU machine, with the
 # Fashion-MNIST IDX files in $FASHION and hydra-core/omegaconf on PYTHONPATH:
-#   FASHION=/path/to/fashion-mnist bash benchmarks/gpu_dr_sweep.sh 1 > sweep1_scores.jsonl   (then: ... 2)
+#   FASHION=/path/to/fashion-mnist bash benchmarks/gpu_dr_sweep.sh 1 > sweep1_scores.jsonl   (then: ... 2, 3)
 # Scores: benchmarks/results/gpu_dr_sweep/sweep<N>_scores.jsonl; results.md says what they show.
 set -u
 SWEEP=${1:-2}
@@ -16,9 +16,19 @@ K2="$K2 trainer.max_epochs=30 model.optimizer.lr=0.002"
 K64="model.latent_dim=64 data.batch_size=256"
 NB="penalty=neighbour_embedding data.neighbours=15"
 W=model.penalties.neighbour_embedding.weight
-run() { n=$1; shift; timeout -k 5 290 python3 train.py hydra.run.dir=/tmp/sw/$n $C "$COS" "$@" > /tmp/sw/$n.log 2>&1; }
+run() { n=$1; shift; timeout -k 5 ${RUN_SECONDS:-290} python3 train.py hydra.run.dir=/tmp/sw/$n $C "$COS" "$@" > /tmp/sw/$n.log 2>&1; }
 mkdir -p /tmp/sw
-if [ "$SWEEP" = 1 ]; then
+if [ "$SWEEP" = 3 ]; then  # 30 epochs each: cheap levers at k=64 (same CPU cost per epoch) and batch 128 at k=2
+  E=trainer.max_epochs=30; ACT="model.encoder.activation=gelu model.decoder.activation=gelu"
+  run p0 $K64 $E data.batch_size=128 &
+  run p1 $K64 $E data.batch_size=128 model.optimizer.lr=0.002 &
+  run p2 $K64 $E data.batch_size=128 $ACT &
+  run p3 $K64 $E data.batch_size=64 &
+  run p4 $K64 $E data.batch_size=128 model.encoder.channels=[48,96] model.decoder.channels=[96,48] &
+  run p5 $K64 $E data.batch_size=128 model.encoder.activation=leaky_relu model.decoder.activation=leaky_relu &
+  run q1 $K2 data.batch_size=128 model.optimizer.lr=0.001 &
+  run q2 $K2 data.batch_size=128 &
+elif [ "$SWEEP" = 1 ]; then
   run a2 $K2 &  # (b2-d2 of this sweep used an in-batch parametric t-SNE penalty, since replaced; not listed)
   run a64 $K64 trainer.max_epochs=30 &
   run b64 $K64 trainer.max_epochs=30 data.augment.hflip=0.5 data.augment.max_shift=1 &
