@@ -28,6 +28,16 @@ if [ "$SWEEP" = 3 ]; then  # 30 epochs each: cheap levers at k=64 (same CPU cost
   run p5 $K64 $E data.batch_size=128 model.encoder.activation=leaky_relu model.decoder.activation=leaky_relu &
   run q1 $K2 data.batch_size=128 model.optimizer.lr=0.001 &
   run q2 $K2 data.batch_size=128 &
+elif [ "$SWEEP" = 4 ]; then  # sweep 3's winners combined, 30 epochs each
+  E=trainer.max_epochs=30; ACT="model.encoder.activation=gelu model.decoder.activation=gelu"; LR=model.optimizer.lr
+  run r1 $K64 $E data.batch_size=64 $LR=0.002 &
+  run r2 $K64 $E data.batch_size=64 $ACT &
+  run r3 $K64 $E data.batch_size=128 $LR=0.002 $ACT &
+  run r4 $K64 $E data.batch_size=64 $LR=0.002 $ACT &
+  run s1 $K2 data.batch_size=64 &
+  run s2 $K2 data.batch_size=128 $LR=0.004 &
+  run s3 $K2 data.batch_size=128 $ACT &
+  run s4 $K2 data.batch_size=64 $ACT &
 elif [ "$SWEEP" = 1 ]; then
   run a2 $K2 &  # (b2-d2 of this sweep used an in-batch parametric t-SNE penalty, since replaced; not listed)
   run a64 $K64 trainer.max_epochs=30 &
