@@ -59,6 +59,11 @@ VARIANTS: dict[str, tuple[list[str], int | None, str]] = {
         None,
         "the k=64 preset with a 96-32 decoder (`experiment=conv64_fashion_wide_decoder`)",
     ),
+    "conv64_fashion_gelu_b64": (
+        [*LONG_PANELS_OFF, "experiment=conv64_fashion_gelu_b64"],
+        None,
+        "the k=64 preset with GELU, batch 64, Adam 2e-3, 35 epochs (`experiment=conv64_fashion_gelu_b64`)",
+    ),
     "conv16_fashion": (
         [*LONG_PANELS_OFF, "experiment=conv64_fashion", "model.latent_dim=16"],
         None,
@@ -68,6 +73,11 @@ VARIANTS: dict[str, tuple[list[str], int | None, str]] = {
         [*LONG_PANELS_OFF, "experiment=conv2_fashion"],
         None,
         "the k=2 preset (`experiment=conv2_fashion`)",
+    ),
+    "conv2_fashion_gelu_b64": (
+        [*LONG_PANELS_OFF, "experiment=conv2_fashion_gelu_b64"],
+        None,
+        "the k=2 preset with GELU, batch 64, 45 epochs (`experiment=conv2_fashion_gelu_b64`)",
     ),
     "deep_dense_flip": ([*LONG_DEEP_DENSE, "data.augment.max_shift=0"], None, "the preset without shifts"),
     "deep_dense_noaug": (
