@@ -3,7 +3,7 @@
 # penalty=neighbour_embedding does at k=2: 8 train.py runs at once on one H100 (16 CPU cores, 2 threads each), then
 # benchmarks/gpu_dr_score.py scores every last.ckpt. Run from the repository root on the GPU machine, with the
 # Fashion-MNIST IDX files in $FASHION and hydra-core/omegaconf on PYTHONPATH:
-#   FASHION=/path/to/fashion-mnist bash benchmarks/gpu_dr_sweep.sh 1 > sweep1_scores.jsonl   (then: ... 2, 3)
+#   FASHION=/path/to/fashion-mnist bash benchmarks/gpu_dr_sweep.sh 1 > sweep1_scores.jsonl   (then: ... 2 to 7)
 # Scores: benchmarks/results/gpu_dr_sweep/sweep<N>_scores.jsonl; results.md says what they show.
 set -u
 SWEEP=${1:-2}
@@ -38,6 +38,39 @@ elif [ "$SWEEP" = 4 ]; then  # sweep 3's winners combined, 30 epochs each
   run s2 $K2 data.batch_size=128 $LR=0.004 &
   run s3 $K2 data.batch_size=128 $ACT &
   run s4 $K2 data.batch_size=64 $ACT &
+elif [ "$SWEEP" = 5 ]; then  # k=2 from sweep 4's s4 (batch 64, GELU, 30 epochs): regularizers and dense widths
+  B="$K2 data.batch_size=64 model.encoder.activation=gelu model.decoder.activation=gelu"
+  D=model.encoder.dense_dims; E=model.decoder.dense_dims
+  run t0 $B &
+  run t1 $B data.augment.max_shift=1 &
+  run t2 $B data.augment.hflip=0.5 &
+  run t3 $B model/optimizer=adamw model.optimizer.lr=0.002 model.optimizer.weight_decay=0.05 &
+  run t4 $B $D=[128] $E=[128] &
+  run t5 $B $D=[512] $E=[512] &
+  run t6 $B trainer.max_epochs=20 &
+  run t7 $B noise=gaussian model.noise.factor=0.1 &
+elif [ "$SWEEP" = 6 ]; then  # more of sweep 5's kind, a second seed of t0, and a penalty-led 5-NN
+  B="$K2 data.batch_size=64 model.encoder.activation=gelu model.decoder.activation=gelu"
+  AW="model/optimizer=adamw model.optimizer.lr=0.002"
+  run u0 $B seed=0 &  # t0 at another seed
+  run u1 $B $AW model.optimizer.weight_decay=0.2 &
+  run u2 $B model.decoder.dense_dims=[256,1024] &
+  run u3 $B model.encoder.channels=[48,96] model.decoder.channels=[96,48] &
+  run u4 $B model.optimizer.lr=0.001 &
+  run u5 $B model.optimizer.lr=0.003 &
+  run u6 $B $AW model.optimizer.weight_decay=0.05 data.augment.max_shift=1 &
+  run u7 $K2 model.encoder.activation=gelu model.decoder.activation=gelu $NB $W=1.0 &
+elif [ "$SWEEP" = 7 ]; then  # sweep 6's u2 (a 2 -> 256 -> 1024 decoder funnel) with sweeps 5-6's next best levers
+  B="$K2 data.batch_size=64 model.encoder.activation=gelu model.decoder.activation=gelu"
+  U2="$B model.decoder.dense_dims=[256,1024]"; GN="noise=gaussian model.noise.factor"; LR=model.optimizer.lr
+  run v0 $U2 &
+  run v1 $U2 $GN=0.1 &
+  run v2 $U2 $LR=0.003 &
+  run v3 $U2 $GN=0.1 $LR=0.003 &
+  run v4 $U2 model.encoder.dense_dims=[1024,256] &
+  run v5 $B model.decoder.dense_dims=[512,1024] &
+  run v6 $U2 model.encoder.channels=[48,96] model.decoder.channels=[96,48] &
+  run v7 $U2 $GN=0.2 &
 elif [ "$SWEEP" = 1 ]; then
   run a2 $K2 &  # (b2-d2 of this sweep used an in-batch parametric t-SNE penalty, since replaced; not listed)
   run a64 $K64 trainer.max_epochs=30 &

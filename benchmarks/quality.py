@@ -79,6 +79,11 @@ VARIANTS: dict[str, tuple[list[str], int | None, str]] = {
         None,
         "the k=2 preset with GELU, batch 64, 45 epochs (`experiment=conv2_fashion_gelu_b64`)",
     ),
+    "conv2_fashion_funnel1024": (
+        [*LONG_PANELS_OFF, "experiment=conv2_fashion_funnel1024"],
+        None,
+        "the k=2 preset with a 1024-256 dense funnel each side, 30 epochs (`experiment=conv2_fashion_funnel1024`)",
+    ),
     "deep_dense_flip": ([*LONG_DEEP_DENSE, "data.augment.max_shift=0"], None, "the preset without shifts"),
     "deep_dense_noaug": (
         [*LONG_DEEP_DENSE, "data.augment.max_shift=0", "data.augment.hflip=0.0"],
