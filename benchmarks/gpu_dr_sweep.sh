@@ -15,6 +15,7 @@ K2="model.latent_dim=2 model.encoder.dense_dims=[256] model.decoder.dense_dims=[
 K2="$K2 trainer.max_epochs=30 model.optimizer.lr=0.002"
 K64="model.latent_dim=64 data.batch_size=256"
 NB="penalty=neighbour_embedding data.neighbours=15"
+B="$K2 data.batch_size=64 model.encoder.activation=gelu model.decoder.activation=gelu"  # sweep 4's s4: sweeps 5-7 start here
 W=model.penalties.neighbour_embedding.weight
 run() { n=$1; shift; timeout -k 5 ${RUN_SECONDS:-290} python3 train.py hydra.run.dir=/tmp/sw/$n $C "$COS" "$@" > /tmp/sw/$n.log 2>&1; }
 mkdir -p /tmp/sw
@@ -39,7 +40,6 @@ elif [ "$SWEEP" = 4 ]; then  # sweep 3's winners combined, 30 epochs each
   run s3 $K2 data.batch_size=128 $ACT &
   run s4 $K2 data.batch_size=64 $ACT &
 elif [ "$SWEEP" = 5 ]; then  # k=2 from sweep 4's s4 (batch 64, GELU, 30 epochs): regularizers and dense widths
-  B="$K2 data.batch_size=64 model.encoder.activation=gelu model.decoder.activation=gelu"
   D=model.encoder.dense_dims; E=model.decoder.dense_dims
   run t0 $B &
   run t1 $B data.augment.max_shift=1 &
@@ -50,7 +50,6 @@ elif [ "$SWEEP" = 5 ]; then  # k=2 from sweep 4's s4 (batch 64, GELU, 30 epochs)
   run t6 $B trainer.max_epochs=20 &
   run t7 $B noise=gaussian model.noise.factor=0.1 &
 elif [ "$SWEEP" = 6 ]; then  # more of sweep 5's kind, a second seed of t0, and a penalty-led 5-NN
-  B="$K2 data.batch_size=64 model.encoder.activation=gelu model.decoder.activation=gelu"
   AW="model/optimizer=adamw model.optimizer.lr=0.002"
   run u0 $B seed=0 &  # t0 at another seed
   run u1 $B $AW model.optimizer.weight_decay=0.2 &
@@ -61,7 +60,6 @@ elif [ "$SWEEP" = 6 ]; then  # more of sweep 5's kind, a second seed of t0, and 
   run u6 $B $AW model.optimizer.weight_decay=0.05 data.augment.max_shift=1 &
   run u7 $K2 model.encoder.activation=gelu model.decoder.activation=gelu $NB $W=1.0 &
 elif [ "$SWEEP" = 7 ]; then  # sweep 6's u2 (a 2 -> 256 -> 1024 decoder funnel) with sweeps 5-6's next best levers
-  B="$K2 data.batch_size=64 model.encoder.activation=gelu model.decoder.activation=gelu"
   U2="$B model.decoder.dense_dims=[256,1024]"; GN="noise=gaussian model.noise.factor"; LR=model.optimizer.lr
   run v0 $U2 &
   run v1 $U2 $GN=0.1 &
