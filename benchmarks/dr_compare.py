@@ -33,7 +33,8 @@ from aelab.instantiate import build
 from aelab.report.comparison import COLUMNS, comparison_markdown, reducer_figure
 from benchmarks.common import DEBIAN_FASHION, ROOT, machine
 
-AE_VARIANTS = {2: "conv2_fashion_funnel1024", 16: "conv16_fashion", 64: "conv64_fashion_gelu_b64"}  # benchmarks.quality variants
+# benchmarks.quality variants whose runs give each k's AE rows
+AE_VARIANTS = {2: "conv2_fashion_funnel1024", 16: "conv16_fashion", 64: "conv64_fashion_gelu_b64"}
 BASELINES = ["pca", "pca_classic", "kernel_pca", "umap", "tsne"]
 
 
