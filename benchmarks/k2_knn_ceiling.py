@@ -1,6 +1,6 @@
 """How far a map computed by a network gets on the k=2 5-NN target, against t-SNE placing the same points.
 
-    python -m benchmarks.k2_knn_ceiling                    # alone on the machine, about 16 minutes on 2 CPU cores
+    python -m benchmarks.k2_knn_ceiling                    # alone on the machine, 16-17 minutes on 2 CPU cores
 
 The k=2 preset's codes reach 5-NN accuracy 0.750 on the test images, t-SNE 0.807 (benchmarks/results.md). An
 encoder places each new image in one pass of a network; openTSNE places it by optimising its position against its
@@ -25,33 +25,34 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import openTSNE
 import torch
 from hydra import compose, initialize_config_dir
 from sklearn.neighbors import NearestNeighbors
 from torch import nn
 
 from aelab.analysis.embedding_scores import knn_accuracy
+from aelab.baselines.compare import timed
+from aelab.baselines.reducers import TSNEBaseline
 from aelab.checkpoints import load_model
 from aelab.data.tensor_data import to_unit_float
 from aelab.instantiate import build
 from aelab.models.penalties.neighbours import pair_contrastive_loss
 from benchmarks.common import DEBIAN_FASHION, ROOT, machine
+from benchmarks.dr_compare import fashion_data
 
 CKPT64 = ROOT / "benchmarks" / "out" / "quality" / "conv64_fashion_gelu_b64" / "seed0" / "checkpoints" / "last.ckpt"
 
 
-def preset_config(fashion_dir: Path):
+def preset_model(fashion_dir: Path) -> nn.Module:
+    """A fresh model of the k=2 preset (experiment=conv2_fashion_funnel1024), for its conv encoder."""
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        return compose(
-            "train", overrides=["experiment=conv2_fashion_funnel1024", f"data.data_dir={fashion_dir}", "logger=none"]
-        )
+        cfg = compose("train", overrides=["experiment=conv2_fashion_funnel1024", f"data.data_dir={fashion_dir}"])
+    return build(cfg.model)
 
 
 def standardised(t: np.ndarray) -> torch.Tensor:
@@ -60,11 +61,10 @@ def standardised(t: np.ndarray) -> torch.Tensor:
 
 
 def tsne_map(train: np.ndarray, test: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """openTSNE as the t-SNE baseline runs it (perplexity 30): the training map and the test points placed on it."""
-    start = time.perf_counter()
-    embedding = openTSNE.TSNE(n_components=2, perplexity=30, random_state=seed, n_jobs=os.cpu_count() or 1).fit(train)
-    seconds = time.perf_counter() - start
-    return np.asarray(embedding), np.asarray(embedding.transform(test)), seconds
+    """The t-SNE baseline of the comparison (openTSNE, perplexity 30): the training map, the test points placed on
+    it, and the seconds the fit took."""
+    tsne, seconds = timed(lambda: TSNEBaseline(2, seed).fit(train))
+    return np.asarray(tsne.embedding), tsne.transform(test), seconds
 
 
 def fit(
@@ -115,11 +115,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(args.seed)
 
-    cfg = preset_config(args.fashion_dir)
-    datamodule = build(cfg.data)
-    datamodule.prepare_data()
-    datamodule.setup("fit")
-    datamodule.setup("test")
+    data, datamodule = fashion_data(args.fashion_dir, trust_samples=0)
     (x_train, y_train), (x_test, y_test) = datamodule.splits["train"].take(), datamodule.splits["test"].take()
     record: dict = {
         "machine": machine(),
@@ -133,13 +129,11 @@ def main() -> None:
         print(f"{space:>10} {name:<28} 5-NN {acc:.4f} {extra}", flush=True)
 
     # pixels: t-SNE, and the k=2 preset's conv encoder regressing onto t-SNE's map
-    pixels_train = to_unit_float(x_train).flatten(1).numpy()
-    pixels_test = to_unit_float(x_test).flatten(1).numpy()
-    score("knn_space", "pixels", pixels_train, pixels_test)
-    map_train, map_test, seconds = tsne_map(pixels_train, pixels_test, args.seed)
+    score("knn_space", "pixels", data.train_x, data.test_x)
+    map_train, map_test, seconds = tsne_map(data.train_x, data.test_x, args.seed)
     score("tsne", "pixels", map_train, map_test, fit_seconds=round(seconds, 1))
     target = standardised(map_train)
-    encoder = build(cfg.model).encoder
+    encoder = preset_model(args.fashion_dir).encoder
     seconds = fit(
         encoder,
         x_train,
