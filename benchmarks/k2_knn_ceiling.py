@@ -92,7 +92,10 @@ def fit(
 
 
 @torch.no_grad()
-def apply(net: nn.Module, inputs: torch.Tensor, as_input: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+def apply(
+    net: nn.Module, inputs: torch.Tensor, as_input: Callable[[torch.Tensor], torch.Tensor] = lambda x: x
+) -> torch.Tensor:
+    """The net's outputs for ``inputs`` in eval mode, 2,000 rows at a time."""
     net.eval()
     out = torch.cat([net(as_input(inputs[i : i + 2000])) for i in range(0, len(inputs), 2000)])
     net.train()
@@ -147,9 +150,7 @@ def main() -> None:
 
     # the k=64 preset's codes: t-SNE, an MLP regressing onto its map, the MLP with the neighbour-embedding loss
     model, _ = load_model(args.ckpt64)
-    model.eval()
-    with torch.no_grad():
-        z_train, z_test = (apply(model.encoder, x, to_unit_float) for x in (x_train, x_test))
+    z_train, z_test = (apply(model.encoder, x, to_unit_float) for x in (x_train, x_test))
     score("knn_space", "ae64", z_train, z_test)
     map_train, map_test, seconds = tsne_map(z_train.numpy(), z_test.numpy(), args.seed)
     score("tsne", "ae64", map_train, map_test, fit_seconds=round(seconds, 1))
@@ -165,9 +166,7 @@ def main() -> None:
         256,
         2e-3,
     )
-    score(
-        "regress", "ae64", apply(head, z_train, lambda x: x), apply(head, z_test, lambda x: x), epochs=args.mlp_epochs
-    )
+    score("regress", "ae64", apply(head, z_train), apply(head, z_test), epochs=args.mlp_epochs)
     graph = NearestNeighbors(n_neighbors=16).fit(z_train).kneighbors(z_train, return_distance=False)[:, 1:]
     graph = torch.from_numpy(graph)
     for dof in (1.0, 0.5):
@@ -178,7 +177,7 @@ def main() -> None:
             return pair_contrastive_loss(head(torch.cat([z_train[rows], z_train[partners]])), dof)
 
         seconds = fit(head, z_train, pairs_loss, args.ne_epochs, 1024, 1e-3)
-        codes = [apply(head, z, lambda x: x) for z in (z_train, z_test)]
+        codes = [apply(head, z) for z in (z_train, z_test)]
         score(f"neighbour_embedding_dof{dof:g}", "ae64", *codes, epochs=args.ne_epochs, fit_seconds=round(seconds, 1))
 
     args.results.mkdir(parents=True, exist_ok=True)
