@@ -33,9 +33,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
+from sklearn.neighbors import NearestNeighbors
 from torch import nn
 
+from aelab.analysis.embedding_scores import knn_accuracy
 from aelab.models.penalties.neighbours import pair_contrastive_loss
 from aelab.nets.conv_strided import StridedConvDecoder, StridedConvEncoder
 
@@ -71,11 +72,6 @@ def apply(net: nn.Module, x: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
     out = torch.cat([net(x[i : i + chunk]) for i in range(0, len(x), chunk)])
     net.train()
     return out
-
-
-def knn5(train_codes: torch.Tensor, ytr: np.ndarray, test_codes: torch.Tensor, yte: np.ndarray) -> float:
-    clf = KNeighborsClassifier(n_neighbors=5).fit(train_codes.float().cpu().numpy(), ytr)
-    return float(clf.score(test_codes.float().cpu().numpy(), yte))
 
 
 def head_net(width: int, depth: int = 2, d_in: int = 64) -> nn.Module:
@@ -121,7 +117,7 @@ def frontier(state: Path, xtr, xte, ytr, yte, graph, ep, emit) -> None:
             emit(
                 part="frontier",
                 epochs=0,
-                knn5=knn5(apply(enc, xtr), ytr, apply(enc, xte), yte),
+                knn5=knn_accuracy(apply(enc, xtr), ytr, apply(enc, xte), yte),
                 mse=test_mse(dec, apply(enc, xte), xte),
             )
 
@@ -136,7 +132,7 @@ def frontier(state: Path, xtr, xte, ytr, yte, graph, ep, emit) -> None:
             weight=weight,
             epochs=8,
             fit_s=round(s, 1),
-            knn5=knn5(apply(enc, xtr), ytr, apply(enc, xte), yte),
+            knn5=knn_accuracy(apply(enc, xtr), ytr, apply(enc, xte), yte),
             mse=test_mse(dec, apply(enc, xte), xte),
         )
 
@@ -170,7 +166,7 @@ def main() -> None:
 
     emit(part="setup", device=str(torch.cuda.get_device_name(0) if DEV.type == "cuda" else "cpu"))
     graphs = {k: neighbour_graph(ztr, k) for k in (5, 15)}
-    emit(part="setup", knn5_ae64=knn5(ztr, ytr, zte, yte))
+    emit(part="setup", knn5_ae64=knn_accuracy(ztr, ytr, zte, yte))
 
     def fit_head(z_tr, graph, width=512, depth=2, epochs=200, batch=1024, lr=1e-3, dof=1.0) -> tuple[nn.Module, float]:
         head = head_net(width, depth, z_tr.shape[1])
@@ -196,7 +192,7 @@ def main() -> None:
             break
         key, cfg = json.dumps(cfg, sort_keys=True), dict(cfg)
         head, s = fit_head(ztr, graphs[cfg.pop("k", 15)], **cfg)
-        heads[key] = (knn5(apply(head, ztr), ytr, apply(head, zte), yte), head)
+        heads[key] = (knn_accuracy(apply(head, ztr), ytr, apply(head, zte), yte), head)
         emit(part="head", **json.loads(key), fit_s=round(s, 1), knn5=heads[key][0])
 
     best_key = max(heads, key=lambda k: heads[k][0])
@@ -244,7 +240,7 @@ def main() -> None:
             weight=weight,
             epochs=20,
             fit_s=round(s, 1),
-            knn5=knn5(jtr, ytr, jte, yte),
+            knn5=knn_accuracy(jtr, ytr, jte, yte),
             mse=test_mse(lambda c, dec=dec: dec(c / scale), jte, xte),
         )
 
