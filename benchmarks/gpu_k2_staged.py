@@ -92,9 +92,10 @@ def ne_loss(head: nn.Module, z: torch.Tensor, graph: torch.Tensor, rows: torch.T
     return pair_contrastive_loss(head(torch.cat([z[rows], z[partners]])), dof)
 
 
-def decoder_net() -> nn.Module:
+def decoder_net(latent_dim: int = 2) -> nn.Module:
+    """The k=2 preset's decoder (experiment=conv2_fashion_funnel1024), from a code of ``latent_dim`` features."""
     return StridedConvDecoder(
-        output_shape=(1, 28, 28), latent_dim=2, channels=[64, 32], activation="gelu", dense_dims=[256, 1024]
+        output_shape=(1, 28, 28), latent_dim=latent_dim, channels=[64, 32], activation="gelu", dense_dims=[256, 1024]
     ).to(DEV)
 
 

@@ -35,9 +35,9 @@ from aelab.analysis.embedding_scores import knn_accuracy
 from aelab.checkpoints import load_model
 from aelab.data.tensor_data import to_unit_float
 from aelab.models.penalties.neighbours import pair_contrastive_loss
-from aelab.nets.conv_strided import StridedConvDecoder
 from benchmarks.common import DEBIAN_FASHION, ROOT, machine
 from benchmarks.dr_compare import fashion_data
+from benchmarks.gpu_k2_staged import decoder_net
 from benchmarks.k2_knn_ceiling import CKPT64, apply, fit
 
 CKPT2 = ROOT / "benchmarks" / "out" / "quality" / "conv2_fashion_funnel1024" / "seed0" / "checkpoints" / "last.ckpt"
@@ -57,9 +57,9 @@ class FourierFeatures(nn.Module):
 
 
 def decoder(fourier_scale: float | None) -> nn.Module:
-    latent = 2 if fourier_scale is None else 256
-    net = StridedConvDecoder((1, 28, 28), latent, [64, 32], activation="gelu", dense_dims=[256, 1024])
-    return net if fourier_scale is None else nn.Sequential(FourierFeatures(2, 128, fourier_scale), net)
+    if fourier_scale is None:
+        return decoder_net()
+    return nn.Sequential(FourierFeatures(2, 128, fourier_scale), decoder_net(256))
 
 
 def main() -> None:
