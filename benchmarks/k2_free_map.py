@@ -50,10 +50,20 @@ def loo_knn(codes: np.ndarray, labels: np.ndarray, k: int = 5) -> float:
 
 
 def train_map(
-    init: torch.Tensor, images: torch.Tensor, graph: torch.Tensor, weight: float, args: argparse.Namespace
+    init: torch.Tensor,
+    images: torch.Tensor,
+    graph: torch.Tensor,
+    weight: float,
+    ne_scale: float,
+    args: argparse.Namespace,
 ) -> tuple[torch.Tensor, nn.Module, float]:
     """Free coordinates (SparseAdam) and the preset's decoder (Adam), both on a cosine decay to zero; the coordinates
-    stay fixed for the first ``args.warmup`` epochs. Returns the coordinates, the decoder and the seconds taken."""
+    stay fixed for the first ``args.warmup`` epochs. The decoder reads the unit-variance map; the neighbour loss sees
+    it times ``ne_scale`` (t-SNE's own spread), since its Student-t kernel is not scale-free: on a unit-variance map
+    every pair sits in the kernel's flat core and the loss mostly pushes the map apart. Partners are detached: under
+    Adam a row whose only gradient is the neighbour term steps a whole learning rate whatever its weight, so the weight
+    would be a switch; detached, each coordinate moves as an anchor only, on reconstruction + weight x neighbours.
+    Returns the coordinates, the decoder and the seconds taken."""
     codes = nn.Embedding.from_pretrained(init.clone(), freeze=False, sparse=True)
     decoder = decoder_net()
     steps_per_epoch = len(images) // args.batch
@@ -73,7 +83,7 @@ def train_map(
             loss = (decoder(z) - images[rows]).pow(2).mean()
             if weight:  # partners enter the neighbour loss only: no decoder pass for them
                 partners = graph[rows, torch.randint(graph.shape[1], (len(rows),))]
-                loss = loss + weight * pair_contrastive_loss(torch.cat([z, codes(partners)]))
+                loss = loss + weight * pair_contrastive_loss(ne_scale * torch.cat([z, codes(partners).detach()]))
             opt_codes.zero_grad()
             opt_net.zero_grad()
             loss.backward()
@@ -117,10 +127,13 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--lr", type=float, default=2e-3, help="the decoder's Adam learning rate")
     parser.add_argument("--lr-codes", type=float, default=0.05, help="the coordinates' (unit-variance map) rate")
-    parser.add_argument("--weights", type=float, nargs="*", default=[0.001, 0.01], help="neighbour-loss weights")
+    parser.add_argument(
+        "--runs", nargs="*", default=["pca:0", "tsne:0", "tsne:0.01", "tsne:0.1"], help="start:neighbour-loss weight"
+    )
     parser.add_argument("--grid", type=int, default=200, help="grid points per axis to place the test images")
     parser.add_argument("--refine", type=int, default=10)
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "k2_free_map")
+    parser.add_argument("--name", default="free_map", help="the JSON file's name in --results")
     args = parser.parse_args()
     torch.manual_seed(0)
     data, datamodule = fashion_data(args.fashion_dir, trust_samples=0)
@@ -128,7 +141,7 @@ def main() -> None:
     x_test = torch.from_numpy(data.test_x).view(-1, 1, 28, 28)
     record: dict = {"machine": machine(), "args": {k: str(v) for k, v in vars(args).items()}}
     args.results.mkdir(parents=True, exist_ok=True)
-    path = args.results / "free_map.json"
+    path = args.results / f"{args.name}.json"
 
     def emit(name: str, **scores) -> None:
         record[name] = scores
@@ -154,9 +167,10 @@ def main() -> None:
     )
     graph = nearest_neighbours(datamodule.splits["train"].take()[0], 15)
     starts = {"pca": standardised(pca_train), "tsne": standardised(tsne_train)}
-    runs = [("pca", 0.0), ("tsne", 0.0)] + [("tsne", w) for w in args.weights]
-    for start, weight in runs:
-        codes, decoder, seconds = train_map(starts[start], x_train, graph, weight, args)
+    ne_scale = float(np.std(tsne_train))
+    for start, weight in (run.split(":") for run in args.runs):
+        weight = float(weight)
+        codes, decoder, seconds = train_map(starts[start], x_train, graph, weight, ne_scale, args)
         test_codes = place(decoder, codes, x_test, args.grid, args.refine)
         emit(
             f"free_{start}_w{weight:g}",
