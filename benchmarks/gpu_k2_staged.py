@@ -12,12 +12,12 @@ such a map keeps the test MSE within 0.50x clipped PCA-2 (0.0228), in four parts
 - ``frontier`` (``--finetune``): the k=2 preset itself, fine-tuned end to end with reconstruction + weight x the
   neighbour loss.
 
-    python benchmarks/gpu_k2_staged.py --data k2data.npz --out scores.jsonl                     # head, decoder, joint
-    python benchmarks/gpu_k2_staged.py --data k2data.npz --out f.jsonl --finetune k2_state.pt   # frontier only
+    python -m benchmarks.gpu_k2_staged --data k2data.npz --out scores.jsonl                     # head, decoder, joint
+    python -m benchmarks.gpu_k2_staged --data k2data.npz --out f.jsonl --finetune k2_state.pt   # frontier only
 
 Its inputs (the comparison's split of Fashion-MNIST, the k=64 preset's codes, the k=2 preset's weights) come from
 benchmarks/gpu_k2_inputs.py on the CPU machine. A screen, not the comparison: one seed, float MSE, 5-NN as in
-aelab.analysis.embedding_scores. Needs torch, scikit-learn and this repository's src/ on PYTHONPATH (hydra-core too,
+aelab.analysis.embedding_scores. Needs torch, scikit-learn, and src/ and the repository root on PYTHONPATH (hydra-core too,
 which aelab.models imports).
 """
 
@@ -38,9 +38,8 @@ from torch import nn
 
 from aelab.analysis.embedding_scores import knn_accuracy
 from aelab.models.penalties.neighbours import pair_contrastive_loss
-from aelab.nets.conv_strided import StridedConvDecoder, StridedConvEncoder
-
-DEV = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+from aelab.nets.conv_strided import StridedConvEncoder
+from benchmarks.free_maps import DEV, apply, decoder_net, test_mse
 
 
 def cosine_adam(params, lr: float, steps: int) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
@@ -66,14 +65,6 @@ def loop(params, loss_of: Callable[[torch.Tensor], torch.Tensor], n: int, epochs
     return time.perf_counter() - start
 
 
-@torch.no_grad()
-def apply(net: nn.Module, x: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
-    net.eval()
-    out = torch.cat([net(x[i : i + chunk]) for i in range(0, len(x), chunk)])
-    net.train()
-    return out
-
-
 def head_net(width: int, depth: int = 2, d_in: int = 64) -> nn.Module:
     layers: list[nn.Module] = []
     for _ in range(depth):
@@ -90,19 +81,6 @@ def neighbour_graph(z: torch.Tensor, k: int) -> torch.Tensor:
 def ne_loss(head: nn.Module, z: torch.Tensor, graph: torch.Tensor, rows: torch.Tensor, dof: float) -> torch.Tensor:
     partners = graph[rows, torch.randint(graph.shape[1], (len(rows),), device=DEV)]
     return pair_contrastive_loss(head(torch.cat([z[rows], z[partners]])), dof)
-
-
-def decoder_net(latent_dim: int = 2) -> nn.Module:
-    """The k=2 preset's decoder (experiment=conv2_fashion_funnel1024), from a code of ``latent_dim`` features."""
-    return StridedConvDecoder(
-        output_shape=(1, 28, 28), latent_dim=latent_dim, channels=[64, 32], activation="gelu", dense_dims=[256, 1024]
-    ).to(DEV)
-
-
-def test_mse(decode: Callable[[torch.Tensor], torch.Tensor], codes: torch.Tensor, x: torch.Tensor) -> float:
-    with torch.no_grad():
-        err = sum(float((decode(codes[i : i + 2000]) - x[i : i + 2000]).pow(2).sum()) for i in range(0, len(x), 2000))
-    return err / x.numel()
 
 
 def frontier(state: Path, xtr, xte, ytr, yte, graph, ep, emit) -> None:

@@ -23,13 +23,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.neighbors import NearestNeighbors
 from torch import nn
 
 from aelab.analysis.embedding_scores import knn_accuracy
@@ -38,85 +35,22 @@ from aelab.data.neighbours import nearest_neighbours
 from aelab.models.penalties.neighbours import pair_contrastive_loss
 from benchmarks.common import DEBIAN_FASHION, ROOT, machine
 from benchmarks.dr_compare import fashion_data
-from benchmarks.gpu_k2_staged import decoder_net, test_mse
-from benchmarks.k2_knn_ceiling import apply, standardised, tsne_map
+from benchmarks.free_maps import ExtraLoss, loo_knn, place, test_mse, train_map
+from benchmarks.k2_knn_ceiling import standardised, tsne_map
 
 
-def loo_knn(codes: np.ndarray, labels: np.ndarray, k: int = 5) -> float:
-    """Leave-one-out accuracy of a k-NN vote among the other training codes (the in-sample twin of knn_accuracy)."""
-    idx = NearestNeighbors(n_neighbors=k + 1).fit(codes).kneighbors(codes, return_distance=False)[:, 1:]
-    votes = np.apply_along_axis(np.bincount, 1, labels[idx], minlength=int(labels.max()) + 1)
-    return float((votes.argmax(1) == labels).mean())
+def neighbour_term(graph: torch.Tensor, weight: float, ne_scale: float) -> ExtraLoss:
+    """weight x the contrastive neighbour loss on the map times ``ne_scale`` (t-SNE's own spread), since its Student-t
+    kernel is not scale-free: on a unit-variance map every pair sits in the kernel's flat core and the loss mostly
+    pushes the map apart. Partners are detached: under Adam a row whose only gradient is the neighbour term steps a
+    whole learning rate whatever its weight, so the weight would be a switch; detached, each coordinate moves as an
+    anchor only, on reconstruction + weight x neighbours. Partners need no decoder pass."""
 
+    def term(z: torch.Tensor, rows: torch.Tensor, codes: nn.Embedding) -> torch.Tensor:
+        partners = graph[rows, torch.randint(graph.shape[1], (len(rows),))]
+        return weight * pair_contrastive_loss(ne_scale * torch.cat([z, codes(partners).detach()]))
 
-def train_map(
-    init: torch.Tensor,
-    images: torch.Tensor,
-    graph: torch.Tensor,
-    weight: float,
-    ne_scale: float,
-    args: argparse.Namespace,
-) -> tuple[torch.Tensor, nn.Module, float]:
-    """Free coordinates (SparseAdam) and the preset's decoder (Adam), both on a cosine decay to zero; the coordinates
-    stay fixed for the first ``args.warmup`` epochs. The decoder reads the unit-variance map; the neighbour loss sees
-    it times ``ne_scale`` (t-SNE's own spread), since its Student-t kernel is not scale-free: on a unit-variance map
-    every pair sits in the kernel's flat core and the loss mostly pushes the map apart. Partners are detached: under
-    Adam a row whose only gradient is the neighbour term steps a whole learning rate whatever its weight, so the weight
-    would be a switch; detached, each coordinate moves as an anchor only, on reconstruction + weight x neighbours.
-    Returns the coordinates, the decoder and the seconds taken."""
-    codes = nn.Embedding.from_pretrained(init.clone(), freeze=False, sparse=True)
-    decoder = decoder_net()
-    steps_per_epoch = len(images) // args.batch
-    total = args.epochs * steps_per_epoch
-    opt_codes = torch.optim.SparseAdam(codes.parameters(), lr=args.lr_codes)
-    opt_net = torch.optim.Adam(decoder.parameters(), lr=args.lr)
-    schedules = [
-        torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / total)))
-        for opt in (opt_codes, opt_net)
-    ]
-    start = time.perf_counter()
-    for epoch in range(args.epochs):
-        order = torch.randperm(len(images))
-        for i in range(steps_per_epoch):
-            rows = order[i * args.batch : (i + 1) * args.batch]
-            z = codes(rows)
-            loss = (decoder(z) - images[rows]).pow(2).mean()
-            if weight:  # partners enter the neighbour loss only: no decoder pass for them
-                partners = graph[rows, torch.randint(graph.shape[1], (len(rows),))]
-                loss = loss + weight * pair_contrastive_loss(ne_scale * torch.cat([z, codes(partners).detach()]))
-            opt_codes.zero_grad()
-            opt_net.zero_grad()
-            loss.backward()
-            opt_net.step()
-            if epoch >= args.warmup:
-                opt_codes.step()
-            for schedule in schedules:
-                schedule.step()
-    return codes.weight.detach().clone(), decoder, time.perf_counter() - start
-
-
-def place(decoder: nn.Module, train_codes: torch.Tensor, x: torch.Tensor, grid: int, refine: int) -> torch.Tensor:
-    """Each image's code: the grid point over the map's bounding box whose decoding is nearest the image, then
-    ``refine`` Adam steps on reconstruction MSE (no encoder; as openTSNE places new points by optimising)."""
-    lo, hi = train_codes.min(0).values, train_codes.max(0).values
-    axes = [torch.linspace(float(lo[d]), float(hi[d]), grid) for d in range(2)]
-    points = torch.cartesian_prod(*axes)
-    decoded = apply(decoder, points).flatten(1)
-    flat = x.flatten(1)
-    sq = (decoded * decoded).sum(1)
-    best = torch.cat([(sq[None] - 2 * flat[i : i + 1000] @ decoded.T).argmin(1) for i in range(0, len(x), 1000)])
-    z = nn.Parameter(points[best].clone())
-    optimizer = torch.optim.Adam([z], lr=0.1 * float((hi - lo).max()) / grid)
-    decoder.eval()
-    for p in decoder.parameters():
-        p.requires_grad_(False)
-    for _ in range(refine):
-        for i in range(0, len(x), 2000):
-            loss = (decoder(z[i : i + 2000]) - x[i : i + 2000]).pow(2).sum()
-            loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-    return z.detach()
+    return term
 
 
 def main() -> None:
@@ -170,7 +104,16 @@ def main() -> None:
     ne_scale = float(np.std(tsne_train))
     for start, weight in (run.split(":") for run in args.runs):
         weight = float(weight)
-        codes, decoder, seconds = train_map(starts[start], x_train, graph, weight, ne_scale, args)
+        codes, decoder, seconds = train_map(
+            starts[start],
+            x_train,
+            epochs=args.epochs,
+            warmup=args.warmup,
+            batch=args.batch,
+            lr=args.lr,
+            lr_codes=args.lr_codes,
+            extra=neighbour_term(graph, weight, ne_scale) if weight else None,
+        )
         test_codes = place(decoder, codes, x_test, args.grid, args.refine)
         emit(
             f"free_{start}_w{weight:g}",

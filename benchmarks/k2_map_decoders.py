@@ -37,7 +37,7 @@ from aelab.data.tensor_data import to_unit_float
 from aelab.models.penalties.neighbours import pair_contrastive_loss
 from benchmarks.common import DEBIAN_FASHION, ROOT, machine
 from benchmarks.dr_compare import fashion_data
-from benchmarks.gpu_k2_staged import decoder_net
+from benchmarks.free_maps import decoder_net
 from benchmarks.k2_knn_ceiling import CKPT64, apply, fit
 
 CKPT2 = ROOT / "benchmarks" / "out" / "quality" / "conv2_fashion_funnel1024" / "seed0" / "checkpoints" / "last.ckpt"
