@@ -38,20 +38,17 @@ def main() -> None:
     args = parser.parse_args()
     data, datamodule = fashion_data(args.fashion_dir, trust_samples=0)
     (x_train, y_train), (x_test, y_test) = datamodule.splits["train"].take(), datamodule.splits["test"].take()
+    arrays = {k: np.asarray(v) for k, v in {"xtr": x_train, "ytr": y_train, "xte": x_test, "yte": y_test}.items()}
     args.out.mkdir(parents=True, exist_ok=True)
     if args.tsne:
         tsne_train, tsne_test, seconds = tsne_map(data.train_x, data.test_x, seed=0)
-        arrays = {"xtr": x_train, "ytr": y_train, "xte": x_test, "yte": y_test}
         maps = {"tsne_tr": tsne_train.astype(np.float32), "tsne_te": tsne_test.astype(np.float32)}
-        np.savez_compressed(args.out / "tsne_map.npz", **{k: np.asarray(v) for k, v in arrays.items()}, **maps)
+        np.savez_compressed(args.out / "tsne_map.npz", **arrays, **maps)
         print(f"wrote {args.out / 'tsne_map.npz'} (t-SNE fit {seconds:.0f} s)")
         return
     model64, _ = load_model(args.ckpt64)
     codes = [apply(model64.encoder, x, to_unit_float).numpy().astype(np.float16) for x in (x_train, x_test)]
-    arrays = {"xtr": x_train, "ytr": y_train, "xte": x_test, "yte": y_test}
-    np.savez_compressed(
-        args.out / "k2data.npz", **{k: np.asarray(v) for k, v in arrays.items()}, ztr=codes[0], zte=codes[1]
-    )
+    np.savez_compressed(args.out / "k2data.npz", **arrays, ztr=codes[0], zte=codes[1])
     model2, _ = load_model(args.ckpt2)
     state = {k: v.half() for k, v in model2.state_dict().items() if k.startswith(("encoder.", "decoder."))}
     torch.save(state, args.out / "k2_state.pt")
