@@ -7,9 +7,11 @@ W&B, umap-learn and openTSNE) can import it with this repository's src/ and root
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -17,10 +19,34 @@ from sklearn.neighbors import NearestNeighbors
 from torch import nn
 
 from aelab.nets.conv_strided import StridedConvDecoder
+from benchmarks.common import machine
 
 DEV = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 ExtraLoss = Callable[[torch.Tensor, torch.Tensor, nn.Embedding], torch.Tensor]
+
+
+def load_split(path: Path) -> tuple[np.lib.npyio.NpzFile, np.ndarray, np.ndarray]:
+    """The split of benchmarks.gpu_k2_inputs (``--tsne``): the npz, and its training and test images flattened to
+    float32 in [0, 1]."""
+    data = np.load(path)
+    flat_tr, flat_te = (data[k].reshape(len(data[k]), -1).astype(np.float32) / 255 for k in ("xtr", "xte"))
+    return data, flat_tr, flat_te
+
+
+def jsonl_emitter(path: Path) -> Callable[..., None]:
+    """``emit(**record)``: print the record as one JSON line, tagged with the device, and append it to ``path`` at
+    once, so that a stopped screen keeps every line it measured."""
+    device = torch.cuda.get_device_name() if DEV.type == "cuda" else machine()
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def emit(**record) -> None:
+        line = json.dumps({"device": device, **record})
+        print(line, flush=True)
+        with path.open("a") as f:
+            f.write(line + "\n")
+
+    return emit
 
 
 def decoder_net(latent_dim: int = 2) -> nn.Module:

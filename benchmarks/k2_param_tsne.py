@@ -23,7 +23,6 @@ map (its test points by ``transform``). One seed; a screen, not the comparison.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import time
 from pathlib import Path
@@ -35,7 +34,7 @@ from sklearn.neighbors import NearestNeighbors
 from torch import nn
 
 from aelab.analysis.embedding_scores import knn_accuracy
-from benchmarks.common import machine
+from benchmarks.free_maps import jsonl_emitter, load_split
 from benchmarks.k2_tether import clipped_pca_mse
 
 RUNS = ["tsne:100", "reg:20", "mix:20"]  # loss:epochs
@@ -87,9 +86,8 @@ def main() -> None:
     parser.add_argument("--exaggeration", type=float, default=4.0)
     args = parser.parse_args()
     torch.manual_seed(0)
-    data = np.load(args.data)
+    data, flat_tr, flat_te = load_split(args.data)
     ytr, yte = data["ytr"], data["yte"]
-    flat_tr, flat_te = (data[k].reshape(len(data[k]), -1).astype(np.float32) / 255 for k in ("xtr", "xte"))
     pca = PCA(50, random_state=0).fit(flat_tr)
     ftr, fte = (torch.from_numpy(pca.transform(f).astype(np.float32)) for f in (flat_tr, flat_te))
     ftr, fte = ftr / ftr.std(), fte / ftr.std()
@@ -100,13 +98,7 @@ def main() -> None:
     graph_s = time.perf_counter() - start
     target = torch.from_numpy((data["tsne_tr"] - data["tsne_tr"].mean(0)) / data["tsne_tr"].std()).float()
     pca_mse = clipped_pca_mse(flat_tr, flat_te)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-
-    def emit(**rec) -> None:
-        line = json.dumps({"device": machine(), **rec})
-        print(line, flush=True)
-        with args.out.open("a") as f:
-            f.write(line + "\n")
+    emit = jsonl_emitter(args.out)
 
     def knn20_mse(train_codes: np.ndarray, test_codes: np.ndarray) -> float:
         nearest = NearestNeighbors(n_neighbors=20).fit(train_codes).kneighbors(test_codes, return_distance=False)

@@ -25,7 +25,6 @@ One seed: a screen, not the comparison. Outside this repository's venv, put src/
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -35,8 +34,7 @@ from sklearn.decomposition import PCA
 
 from aelab.analysis.embedding_scores import knn_accuracy
 from aelab.nets.conv_strided import StridedConvEncoder
-from benchmarks.common import machine
-from benchmarks.free_maps import DEV, apply, loo_knn, place, test_mse, train_map
+from benchmarks.free_maps import DEV, apply, jsonl_emitter, load_split, loo_knn, place, test_mse, train_map
 
 RUNS = [  # lr_codes:tether:epochs, shortest first so that a stopped screen keeps the most rows
     "0:0:10",
@@ -94,20 +92,13 @@ def main() -> None:
     parser.add_argument("--encoder-epochs", type=int, default=20)
     args = parser.parse_args()
     torch.manual_seed(0)
-    data = np.load(args.data)
+    data, flat_tr, flat_te = load_split(args.data)
     ytr, yte = data["ytr"], data["yte"]
-    flat_tr, flat_te = (data[k].reshape(len(data[k]), -1).astype(np.float32) / 255 for k in ("xtr", "xte"))
     xtr, xte = (torch.from_numpy(f).view(-1, 1, 28, 28).to(DEV) for f in (flat_tr, flat_te))
     mu, sd = data["tsne_tr"].mean(0), data["tsne_tr"].std()
     start_map, tsne_test = (torch.from_numpy((data[k] - mu) / sd).float().to(DEV) for k in ("tsne_tr", "tsne_te"))
     pca_mse = clipped_pca_mse(flat_tr, flat_te)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-
-    def emit(**rec) -> None:
-        line = json.dumps({"device": torch.cuda.get_device_name() if DEV.type == "cuda" else machine(), **rec})
-        print(line, flush=True)
-        with args.out.open("a") as f:
-            f.write(line + "\n")
+    emit = jsonl_emitter(args.out)
 
     emit(
         part="reference",
