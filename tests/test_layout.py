@@ -16,13 +16,8 @@ MAX_LINES = 300
 # Lowest first. A unit (a top-level module or package of aelab) may import the units of the rows above its own row,
 # not those of its own row or below.
 LAYERS = [
-    [
-        "errors",
-        "files",
-        "run_dirs",
-        "ssim",
-    ],  # user-facing errors; writes a failure cannot leave half-made; run folders;
-    # SSIM as plain tensor math
+    ["errors"],  # user-facing errors
+    ["files", "run_dirs", "ssim"],  # writes a failure cannot leave half-made; run folders; SSIM as plain tensor math
     ["targets"],  # which _target_s a checkpoint may name
     ["instantiate"],  # building parts from _target_ specs
     ["nets"],  # plain nn.Modules

@@ -8,6 +8,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from aelab.errors import PLACE_ERRORS, NotWritableError
+
 
 def expand_path(path: str | os.PathLike) -> Path:
     """``~`` and ``$VARS`` expanded: what a user means by ``data.root=~/my_photos``."""
@@ -25,8 +27,23 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, target)
+    except OSError as err:
+        if err.errno in PLACE_ERRORS and not isinstance(err, NotWritableError):
+            raise not_writable(target, err) from err
+        raise
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # on a read-only file system even a failed unlink raises
+            tmp.unlink(missing_ok=True)
+
+
+def not_writable(path: str | os.PathLike, err: OSError) -> NotWritableError:
+    """One clear error for a write that failed because of where it went (full disk, read-only, no permission)."""
+    reason = PLACE_ERRORS.get(err.errno or 0, err.strerror or str(err))
+    return NotWritableError(
+        f"cannot write {path}: {reason} ([Errno {err.errno}] {err.strerror}). Nothing was half-written: any earlier "
+        f"file there is as it was. Free some space or fix the permissions of {Path(path).parent}, or write to "
+        "another folder."
+    )
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:

@@ -2,15 +2,20 @@
 
 ``${run_suffix:}`` (used in conf/hydra/default.yaml) is the scheduler's job id when there is one (SLURM, torchrun),
 so every process of one DDP job resolves the same folder, and six random hex digits otherwise. It is drawn once per
-process; Lightning's DDP launcher hands its child processes the parent's resolved folder.
+process; Lightning's DDP launcher hands its child processes the parent's resolved folder. ``CheckRunFolder`` (a Hydra
+callback in conf/hydra/default.yaml) refuses a run folder that cannot be made, in one line instead of a trace.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import sys
+from pathlib import Path
+from typing import Any
 
-from omegaconf import OmegaConf
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
 
 _SUFFIX = None
 
@@ -28,3 +33,45 @@ def run_suffix() -> str:
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("run_suffix"):
         OmegaConf.register_new_resolver("run_suffix", run_suffix)
+
+
+def _creatable(folder: Path) -> str | None:
+    """Why ``folder`` cannot be created and written (None when it can): tried, as permissions, read-only mounts and
+    full disks all show only then."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        return err.strerror or str(err)
+    return None
+
+
+class CheckRunFolder(Callback):
+    """Before Hydra makes the run (or sweep) folder: one clear error when it cannot be made, not Hydra's trace."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._check(config, "hydra.run.dir")
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._check(config, "hydra.sweep.dir")
+
+    @staticmethod
+    def _check(config: DictConfig, key: str) -> None:
+        from hydra.core.hydra_config import HydraConfig
+
+        try:
+            if not HydraConfig.initialized():
+                HydraConfig.instance().set_config(config)  # what run_job does next; ${hydra:...} needs it
+            folder = Path(str(OmegaConf.select(config, key)))
+        except Exception:  # a folder this check cannot resolve is left to Hydra
+            return
+        problem = _creatable(folder)
+        if problem:
+            print(
+                f"error: cannot create the run folder {folder} ({problem}). Choose a folder you can write to: "
+                f"{key}=<folder>, or paths.log_dir=<folder> for every run.",
+                file=sys.stderr,
+            )
+            raise SystemExit(1)

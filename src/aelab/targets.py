@@ -101,6 +101,13 @@ def check_target(name: Any, where: str) -> None:
         raise CheckpointError(
             f"{where} names _target_ {name!r}, which is not a model part class; refusing it. {advice}"
         )
+    defined = f"{obj.__module__}.{obj.__qualname__}"
+    if not defined.startswith(ALLOWED_PREFIXES) or name.rsplit(".", 1)[-1] != obj.__qualname__.rsplit(".", 1)[-1]:
+        raise CheckpointError(
+            f"{where} names _target_ {name!r}, which leads to {defined}, a class defined outside the allowed "
+            f"packages; a checkpoint's classes are matched by where they are defined, not by where they can be "
+            f"reached from. Refusing it. {advice}"
+        )
 
 
 def check_targets(spec: Any, where: str) -> None:

@@ -1,17 +1,18 @@
-"""Reading a checkpoint back safely: verified (integrity.py), loaded as data (``weights_only``), and rebuilt only from
-``_target_``s aelab allows (targets.py), as the class that wrote it; and the checks that a checkpoint fits a model.
+"""Reading a checkpoint back safely: its bytes read once and verified (integrity.py), loaded as data
+(``weights_only``), and rebuilt from those same checked bytes only from ``_target_``s aelab allows (targets.py), as
+the class that wrote it; and the checks that a checkpoint fits a model.
 """
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
-from aelab.checkpoints.integrity import verify_checkpoint_file
+from aelab.checkpoints.integrity import read_verified, torch_load_bytes
 from aelab.checkpoints.keys import CONFIG_KEY, DEFAULT_MODEL_CLASS, MODEL_CLASS_KEY
 from aelab.errors import CheckpointError
 from aelab.files import expand_path
@@ -27,14 +28,23 @@ def _missing_message(path: Path) -> str:
     )
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """A Lightning checkpoint of an aelab model, loaded with ``weights_only=True`` (no code runs on load)."""
+def _not_a_file_message(path: Path) -> str:
+    inside = sorted(path.glob("**/*.ckpt"))[:3]
+    hint = "\n  ".join(str(p) for p in inside) or "(it holds no .ckpt file)"
+    return f"ckpt_path={path} is a folder, not a checkpoint file; pass one of the .ckpt files in it:\n  {hint}"
+
+
+def read_checked(path: str | Path) -> tuple[dict[str, Any], bytes]:
+    """The checkpoint and the bytes it was read from: read once, verified, loaded with ``weights_only=True`` (no code
+    runs on load) and every ``_target_`` in it allow-listed. Whatever is built later is built from these bytes."""
     path = expand_path(path)
+    if path.is_dir():
+        raise CheckpointError(_not_a_file_message(path))
     if not path.is_file():
         raise CheckpointError(_missing_message(path))
-    verify_checkpoint_file(path)
+    data = read_verified(path)
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = torch_load_bytes(data)
     except Exception as err:
         raise CheckpointError(
             f"{path} cannot be read as a checkpoint ({type(err).__name__}: {str(err).splitlines()[0]}). "
@@ -47,7 +57,12 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         )
     check_targets(checkpoint["hyper_parameters"], f"{path} hyper_parameters")
     check_targets(stored_data_config(checkpoint), f"{path} data config")
-    return checkpoint
+    return checkpoint, data
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A Lightning checkpoint of an aelab model, checked as ``read_checked`` says."""
+    return read_checked(path)[0]
 
 
 def stored_data_config(checkpoint: dict[str, Any]) -> dict[str, Any] | None:
@@ -75,10 +90,10 @@ def model_class_of(checkpoint: dict[str, Any], path: str | Path) -> type:
 
 def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """The model a checkpoint holds, rebuilt as the class that wrote it, and the checkpoint itself."""
-    checkpoint = load_checkpoint(path)
+    checkpoint, data = read_checked(path)
     model_class = model_class_of(checkpoint, path)
-    try:
-        model = model_class.load_from_checkpoint(expand_path(path), map_location="cpu", weights_only=True)
+    try:  # from the checked bytes: the file on disk is not read again, so a swapped file cannot slip in
+        model = model_class.load_from_checkpoint(io.BytesIO(data), map_location="cpu", weights_only=True)
     except CheckpointError:
         raise
     except Exception as err:

@@ -17,18 +17,19 @@ from aelab.callbacks.pca_baseline import PCABaseline
 from aelab.checkpoints import (
     WANDB_RUN_KEY,
     ConfigInCheckpoint,
+    DigestCheckpointIO,
     InterruptCheckpoint,
     ResumeState,
     check_same_model,
-    load_checkpoint,
+    read_checked,
 )
 from aelab.ddp import job_scope
-from aelab.errors import NonFiniteLossError
-from aelab.files import write_text_atomic
+from aelab.errors import NonFiniteLossError, NotWritableError
+from aelab.files import expand_path, write_text_atomic
 from aelab.instantiate import build, finish_wandb, instantiate_callbacks, instantiate_loggers
 from aelab.models.autoencoder import AutoEncoder
 from aelab.pipeline.console import quiet_console, summary_lines
-from aelab.pipeline.resume import EXIT_CODES, check_resume_overrides, interrupted_message
+from aelab.pipeline.resume import EXIT_CODES, check_resume_overrides, interrupted_message, resume_command
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +55,12 @@ def _train(cfg: DictConfig) -> dict[str, float]:
     model: AutoEncoder = build(cfg.model)
     model.check_data(datamodule)
     check_yardstick_size(model.latent_dim, datamodule.shape)
-    resume_run_id = None
-    if cfg.get("ckpt_path"):
-        checkpoint = load_checkpoint(cfg.ckpt_path)
-        check_same_model(checkpoint, model, cfg.ckpt_path)
-        check_resume_overrides(checkpoint, cfg, cfg.ckpt_path)
+    resume_run_id, checked_bytes = None, b""
+    ckpt_path = str(expand_path(cfg.ckpt_path)) if cfg.get("ckpt_path") else None
+    if ckpt_path:
+        checkpoint, checked_bytes = read_checked(ckpt_path)
+        check_same_model(checkpoint, model, ckpt_path)
+        check_resume_overrides(checkpoint, cfg, ckpt_path)
         resume_run_id = checkpoint.get(WANDB_RUN_KEY)
         del checkpoint
 
@@ -78,9 +80,11 @@ def _train(cfg: DictConfig) -> dict[str, float]:
     trainer: pl.Trainer = build(cfg.trainer, callbacks=callbacks, logger=loggers or False, **summary)
     for logger in trainer.loggers:
         logger.log_hyperparams(resolved)
+    if ckpt_path and isinstance(trainer.strategy.checkpoint_io, DigestCheckpointIO):
+        trainer.strategy.checkpoint_io.use_checked(ckpt_path, checked_bytes)  # resume from the bytes checked above
 
     try:
-        _fit(trainer, model, datamodule, cfg.get("ckpt_path"), output_dir)
+        _fit(trainer, model, datamodule, ckpt_path, output_dir)
         # the last validation metrics (what a sweeper optimises), then the test metrics of the best checkpoint
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
         if cfg.get("test", True):
@@ -117,3 +121,8 @@ def _fit(
         saved = sorted(output_dir.glob("checkpoints/*.ckpt"))
         log.error("%s\nLast good checkpoints: %s", err, [str(p) for p in saved] or "none written yet")
         raise
+    except NotWritableError as err:  # a full disk mid-run: say what was kept and how to go on once there is room
+        saved = sorted(output_dir.glob("checkpoints/*.ckpt"), key=lambda p: p.stat().st_mtime)
+        kept = f"Resume from the last whole checkpoint once there is room:\n  {resume_command(saved[-1])}" if saved \
+            else "No checkpoint had been saved yet."  # fmt: skip
+        raise NotWritableError(f"{err}\nTraining stopped at epoch {trainer.current_epoch}. {kept}") from err
