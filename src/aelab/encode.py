@@ -2,7 +2,9 @@
 
 One row per image: its path relative to the input folder (and its class folder as label when there is one) and the
 k code columns. Files are decoded and resized exactly as training did (the preprocessing the checkpoint records);
-files that are empty, corrupt or not images are skipped and listed in one warning, as the data modules do.
+files that are empty, corrupt or not images are skipped and listed in one warning, as the data modules do. An
+existing output file is replaced only with overwrite=true (checked before the model loads). In a .csv, names that a
+spreadsheet would run as formulas (=, +, -, @ ...) start with ' (see aelab.codes_io); decode reads them back intact.
 """
 
 from __future__ import annotations
@@ -77,11 +79,11 @@ register_resolvers()  # conf/hydra/default.yaml names output folders with ${run_
 def main(cfg: DictConfig) -> None:
     with user_errors():
         output = expand_path(cfg.output)
-        check_output(output)  # before any work
+        check_output(output, cfg.overwrite)  # before any work
         reducer = load(cfg.ckpt_path, device=cfg.device)
         reducer.inference_batch_size = cfg.batch_size
         codes, names, labels = encode_input(reducer, expand_path(cfg.input), cfg.batch_size)
-        write_codes(output, codes, names, labels)
+        write_codes(output, codes, names, labels, overwrite=cfg.overwrite)
         print(f"wrote {len(codes)} codes of {codes.shape[1]} values to {output}")
 
 

@@ -33,6 +33,10 @@ class NotWritableError(AELabError, OSError):
     """A folder the run must write to cannot be written (permissions, a read-only mount, a full disk)."""
 
 
+class OutputExistsError(AELabError, FileExistsError):
+    """An output file is already there and the run was not told to replace it (``overwrite=true``)."""
+
+
 class DataChangedError(AELabError, ValueError):
     """The data a checkpoint is evaluated on is not the data it was trained and split on."""
 

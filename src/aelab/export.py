@@ -3,6 +3,7 @@
 Writes encoder.<onnx|pt> (float images (N, C, H, W) in [0, 1] -> codes (N, k)) and decoder.<onnx|pt> (codes ->
 images), both with a dynamic batch axis, and preprocessing.json: how to turn an image file into the encoder's input
 (decode as RGB, resize mode and interpolation, size, uint8 / 255, NCHW), so they run in onnxruntime or plain torch.
+Files already in ``output`` are replaced only with overwrite=true, checked before the model loads.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import torch
 from omegaconf import DictConfig
 from torch import nn
 
+from aelab.codes_io import refuse_existing
 from aelab.errors import NotWritableError, user_errors
 from aelab.files import expand_path, writable_dir, write_text_atomic
 from aelab.reducer import AutoEncoderReducer, load
@@ -36,16 +38,25 @@ class ModelMethod(nn.Module):
         return getattr(self.model, self.method)(x)
 
 
-def export(reducer: AutoEncoderReducer, output: Path, fmt: str) -> dict[str, Path]:
-    """Write the encoder, the decoder and preprocessing.json into ``output``; returns their paths."""
+def check_export(output: Path, fmt: str, overwrite: bool = False) -> dict[str, Path]:
+    """The paths ``export`` writes, refused before any work when the format is unknown, the folder cannot be
+    written, or a file there would be replaced without ``overwrite``."""
     if fmt not in FORMATS:
         raise ValueError(f"format={fmt}: choose one of {sorted(FORMATS)}")
     if not writable_dir(output):
         raise NotWritableError(f"output={output}: cannot create or write that folder; choose another")
+    paths = {part: output / f"{part}{FORMATS[fmt]}" for part in ("encoder", "decoder")}
+    paths["preprocessing"] = output / "preprocessing.json"
+    refuse_existing(paths.values(), overwrite)
+    return paths
+
+
+def export(reducer: AutoEncoderReducer, output: Path, fmt: str, overwrite: bool = False) -> dict[str, Path]:
+    """Write the encoder, the decoder and preprocessing.json into ``output``; returns their paths."""
+    paths = check_export(output, fmt, overwrite)
     model = reducer.model_.to("cpu").eval()
     images = torch.rand(2, *reducer.preprocessing_.shape)
     codes = torch.randn(2, reducer.latent_dim_)
-    paths = {"encoder": output / f"encoder{FORMATS[fmt]}", "decoder": output / f"decoder{FORMATS[fmt]}"}
     parts = (
         ("encoder", ModelMethod(model, "encode"), images, "images", "codes"),
         ("decoder", ModelMethod(model, "decode"), codes, "codes", "images"),
@@ -70,7 +81,7 @@ def export(reducer: AutoEncoderReducer, output: Path, fmt: str) -> dict[str, Pat
         "encoder_input": f"float32 (N, {', '.join(map(str, reducer.preprocessing_.shape))}) in [0, 1]: uint8 RGB / 255",
         "checkpoint": str(reducer.ckpt_path_),
     }
-    paths["preprocessing"] = write_text_atomic(output / "preprocessing.json", json.dumps(record, indent=2) + "\n")
+    write_text_atomic(paths["preprocessing"], json.dumps(record, indent=2) + "\n")
     return paths
 
 
@@ -81,7 +92,8 @@ register_resolvers()  # conf/hydra/default.yaml names output folders with ${run_
 def main(cfg: DictConfig) -> None:
     with user_errors():
         output = expand_path(cfg.output)
-        paths = export(load(cfg.ckpt_path, device="cpu"), output, cfg.format)
+        check_export(output, cfg.format, cfg.overwrite)  # before the model loads
+        paths = export(load(cfg.ckpt_path, device="cpu"), output, cfg.format, overwrite=cfg.overwrite)
         print("wrote " + ", ".join(str(p) for p in paths.values()))
 
 
