@@ -106,6 +106,7 @@ def test_killed_cache_build_leaves_nothing_that_looks_like_a_cache(tmp_path):
     assert not list(cache_dir.glob("*.npy")) and not list(cache_dir.glob("*.json"))
     cache = load_or_build("k", files, [0] * len(files), cache_dir, 96)  # a fresh build succeeds
     assert cache.images.shape == (300, 3, 96, 96)
+    assert not list(cache_dir.glob(".*.tmp")), "the killed build's temporary files outlive the next build"
     assert json.loads(cache.path.with_suffix(".json").read_text())["skipped"] == []
 
 

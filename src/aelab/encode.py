@@ -19,6 +19,7 @@ from omegaconf import DictConfig
 from rich.progress import Progress
 
 from aelab.codes_io import check_output, write_codes
+from aelab.data.decode import MAX_IMAGE_PIXELS
 from aelab.data.folders import files_in
 from aelab.data.idx import read_idx
 from aelab.data.preprocessing import images_from_files
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 
 def encode_folder(
-    reducer: AutoEncoderReducer, folder: Path, batch_size: int
+    reducer: AutoEncoderReducer, folder: Path, batch_size: int, max_pixels: int = MAX_IMAGE_PIXELS
 ) -> tuple[np.ndarray, list[str], list[str] | None]:
     files = files_in(folder)
     if not files:
@@ -42,7 +43,7 @@ def encode_folder(
         task = progress.add_task("encoding", total=len(files))
         for start in range(0, len(files), batch_size):
             chunk = files[start : start + batch_size]
-            images, ok, bad = images_from_files(chunk, reducer.preprocessing_)
+            images, ok, bad = images_from_files(chunk, reducer.preprocessing_, max_pixels, "max_image_pixels")
             skipped += bad
             kept += [start + i for i in ok]
             if len(images):
@@ -60,11 +61,11 @@ def encode_folder(
 
 
 def encode_input(
-    reducer: AutoEncoderReducer, source: Path, batch_size: int
+    reducer: AutoEncoderReducer, source: Path, batch_size: int, max_pixels: int = MAX_IMAGE_PIXELS
 ) -> tuple[np.ndarray, list[str], list[str] | None]:
     """Codes, row names and labels (None when there are none) of an image folder, a .npy array or an IDX file."""
     if source.is_dir():
-        return encode_folder(reducer, source, batch_size)
+        return encode_folder(reducer, source, batch_size, max_pixels)
     if not source.is_file():
         raise DataNotFoundError(f"input={source} does not exist; pass a folder of images, a .npy or an IDX file")
     array = np.load(source) if source.suffix == ".npy" else read_idx(source)
@@ -82,7 +83,7 @@ def main(cfg: DictConfig) -> None:
         check_output(output, cfg.overwrite)  # before any work
         reducer = load(cfg.ckpt_path, device=cfg.device)
         reducer.inference_batch_size = cfg.batch_size
-        codes, names, labels = encode_input(reducer, expand_path(cfg.input), cfg.batch_size)
+        codes, names, labels = encode_input(reducer, expand_path(cfg.input), cfg.batch_size, cfg.max_image_pixels)
         write_codes(output, codes, names, labels, overwrite=cfg.overwrite)
         print(f"wrote {len(codes)} codes of {codes.shape[1]} values to {output}")
 

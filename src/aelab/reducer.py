@@ -17,14 +17,22 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from aelab.checkpoints import PREPROCESSING_KEY, load_model, stored_data_config
-from aelab.data.preprocessing import ACCEPTED, Preprocessing, images_from_array, images_from_files, preprocessing_of
-from aelab.errors import ShapeMismatchError
+from aelab.data.decode import UnreadableImage, read_image
+from aelab.data.preprocessing import (
+    ACCEPTED,
+    Preprocessing,
+    codes_from_array,
+    images_from_array,
+    images_from_files,
+    preprocessing_of,
+)
 from aelab.files import expand_path
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
@@ -172,7 +180,7 @@ class AutoEncoderReducer(TransformerMixin, BaseEstimator):
                                      "(python -m aelab.encode skips and lists them)")  # fmt: skip
                 yield images.float().div_(255.0)
             else:
-                yield images_from_array(chunk, self.preprocessing_)
+                yield images_from_array(chunk, self.preprocessing_, first=start)
 
     @torch.no_grad()
     def transform(self, X: Any) -> np.ndarray:
@@ -186,9 +194,7 @@ class AutoEncoderReducer(TransformerMixin, BaseEstimator):
     def inverse_transform(self, Z: Any) -> Any:
         """Images decoded from codes (n, latent_dim), in the form of the last X given to fit or transform."""
         check_is_fitted(self, "model_")
-        codes = torch.as_tensor(np.asarray(Z, dtype=np.float32))
-        if codes.ndim != 2 or codes.shape[1] != self.latent_dim_:
-            raise ShapeMismatchError(f"codes must be (n, {self.latent_dim_}); got {list(codes.shape)}")
+        codes = codes_from_array(Z, self.latent_dim_)
         step = self.inference_batch_size
         images = [self._run(self.model_.decode, codes[i : i + step]) for i in range(0, len(codes), step)]
         images = torch.cat(images) if images else torch.empty(0, *self.preprocessing_.shape)
@@ -233,13 +239,14 @@ def preprocessing_override(prep: Preprocessing) -> str:
 
 
 def side_of_first_image(paths: Sequence[str | Path], cap: int = 128) -> int:
-    """The shorter side of the first readable image, at most ``cap``: the size files train at without image_size."""
-    import cv2
-
+    """The shorter side of the first usable image (read with training's checks), at most ``cap``: the size files train
+    at without image_size."""
     for path in paths:
-        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if image is not None and image.size:
-            return max(8, min(cap, *image.shape[:2]))
+        try:
+            image = read_image(Path(path), cv2.IMREAD_UNCHANGED)
+        except UnreadableImage:
+            continue
+        return max(8, min(cap, *image.shape[:2]))
     raise ValueError(f"none of the {len(paths)} files is a readable image")
 
 

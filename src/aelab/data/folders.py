@@ -15,7 +15,7 @@ import torch
 from pytorch_lightning.utilities import rank_zero_warn
 
 from aelab.data.base import SplitDataModule
-from aelab.data.decode import check_decode_options
+from aelab.data.decode import MAX_IMAGE_PIXELS, check_decode_options, check_max_pixels
 from aelab.data.image_cache import CachedImages, load_or_build
 from aelab.data.preprocessing import Preprocessing
 from aelab.data.splits import check_split_size, holdout_size, random_holdout
@@ -45,6 +45,15 @@ def list_labelled(folder: Path, class_names: list[str]) -> tuple[list[Path], lis
     return files, labels
 
 
+def skipped_message(cache: CachedImages, total: int, shown: int = 5) -> str:
+    """'skipped k of n files ...' with each file's reason, the first ``shown`` of them (the sidecar lists all)."""
+    reasons = cache.reasons or [""] * len(cache.skipped)
+    listed = "; ".join(f"{path} ({why or 'not decodable'})" for path, why in zip(cache.skipped[:shown], reasons))
+    more = len(cache.skipped) - shown
+    rest = f"; and {more} more, all listed in {cache.path.with_suffix('.json')}" if more > 0 else ""
+    return f"skipped {len(cache.skipped)} of {total} files that cannot be used as images: {listed}{rest}"
+
+
 class ImageFolderDataModule(SplitDataModule):
     """Your own images: ``root/<class>/*`` (a seeded part becomes the test split) or ``root/{train,test}/<class>/*``."""
 
@@ -64,6 +73,7 @@ class ImageFolderDataModule(SplitDataModule):
         num_workers: int = 0,
         pin_memory: bool = False,
         decode_workers: int = 0,
+        max_image_pixels: int = MAX_IMAGE_PIXELS,
         shape: list[int] | tuple[int, ...] | None = None,
         exclude_classes: list[int | str] | tuple[int | str, ...] = (),
         augment: dict[str, Any] | None = None,
@@ -72,6 +82,7 @@ class ImageFolderDataModule(SplitDataModule):
     ) -> None:
         super().__init__(augment, group_batches, neighbours)
         check_decode_options(resize, interpolation)
+        check_max_pixels(max_image_pixels)
         if image_size < 8:
             raise ValueError(f"data.image_size must be at least 8, got {image_size}")
         if shape is not None and tuple(shape) != (3, image_size, image_size):
@@ -157,12 +168,10 @@ class ImageFolderDataModule(SplitDataModule):
                 hp.resize,
                 hp.interpolation,
                 hp.decode_workers,
+                max_pixels=hp.max_image_pixels,
             )
             if cache.skipped:
-                rank_zero_warn(
-                    f"{self.name} {split}: skipped {len(cache.skipped)} of {len(files)} files that are empty, corrupt "
-                    f"or not images, e.g. {cache.skipped[:3]}"
-                )
+                rank_zero_warn(f"{self.name} {split}: {skipped_message(cache, len(files))}")
             self.caches[split] = cache
         if len(self.caches["train"].labels) == 0:
             raise self.layout_error(f"none of the files under {folders['train']} could be decoded as an image")

@@ -4,7 +4,9 @@ Decoding JPEGs costs far more than a training step of a small net, so images are
 every epoch reads batches from the memory map. The cache file name carries a key computed from the source
 listing (paths, sizes, modification times), the image size and the decode options, so any change rebuilds it.
 Both files are written under temporary names and renamed into place, the sidecar last: a build that is killed
-half way leaves no file that is taken for a valid cache.
+half way leaves no file that is taken for a valid cache. Its temporary files (``.<cache file>.<pid>@<host>.tmp``) are
+removed by the next build in the folder once that process is gone. Files that do not decode are listed in the
+sidecar's "skipped", with why in the parallel "reasons".
 """
 
 from __future__ import annotations
@@ -13,34 +15,49 @@ import hashlib
 import json
 import logging
 import os
+import re
+import socket
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from aelab.data.decode import decode_image
+from aelab.data.decode import MAX_IMAGE_PIXELS, UnreadableImage, decode_file
 from aelab.errors import NotWritableError
 
 log = logging.getLogger(__name__)
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: cut-off JPEG / PNG files and files over the pixel limit are skipped; reasons recorded
+# .<cache file>.<pid>[@<host>].tmp (or .compact): the temporary files of a build, named by the process writing them
+TEMP_NAME = re.compile(r"^\..+-\d+px-[0-9a-f]{16}\.(?:npy|json)\.(?P<pid>\d+)(?:@(?P<host>.*))?\.(?:tmp|compact)$")
+HOST = re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname()) or "host"
 
 
 @dataclass
 class CachedImages:
-    """A loaded cache: images (N, 3, S, S) uint8 memory map, labels, the source files and the skipped ones."""
+    """A loaded cache: images (N, 3, S, S) uint8 memory map, labels, the source files, the skipped ones and why."""
 
     images: np.ndarray
     labels: np.ndarray
     files: list[str]
     skipped: list[str]
     path: Path
+    reasons: list[str] = field(default_factory=list)  # parallel to skipped
 
 
-def cache_key(files: Sequence[Path], labels: Sequence[int], size: int, resize: str, interpolation: str) -> str:
-    digest = hashlib.sha256(f"v{CACHE_VERSION}|{size}|{resize}|{interpolation}".encode())
+def cache_key(
+    files: Sequence[Path],
+    labels: Sequence[int],
+    size: int,
+    resize: str,
+    interpolation: str,
+    max_pixels: int = MAX_IMAGE_PIXELS,
+) -> str:
+    """A digest of everything the cache's content depends on: the listing and the decode options (a raised pixel
+    limit admits files the last build skipped)."""
+    digest = hashlib.sha256(f"v{CACHE_VERSION}|{size}|{resize}|{interpolation}|{max_pixels}".encode())
     for path, label in zip(files, labels):
         stat = path.stat()
         digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}|{label}\n".encode())
@@ -57,10 +74,12 @@ def load_or_build(
     interpolation: str = "area",
     workers: int = 0,
     build: bool = True,
+    max_pixels: int = MAX_IMAGE_PIXELS,
 ) -> CachedImages:
-    """The cache of ``files`` decoded at ``size``; built first when missing or stale (and ``build`` is True)."""
+    """The cache of ``files`` decoded at ``size``; built first when missing or stale (and ``build`` is True).
+    Files of more than ``max_pixels`` pixels (data.max_image_pixels) are skipped without being decoded."""
     cache_dir = Path(cache_dir)
-    key = cache_key(files, labels, size, resize, interpolation)
+    key = cache_key(files, labels, size, resize, interpolation, max_pixels)
     array_path = cache_dir / f"{name}-{size}px-{key}.npy"
     meta_path = array_path.with_suffix(".json")
     cached = _open(array_path, meta_path)
@@ -70,7 +89,8 @@ def load_or_build(
         raise FileNotFoundError(f"no image cache at {array_path}")
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        _build(array_path, meta_path, files, labels, size, resize, interpolation, workers, name)
+        remove_dead_temporaries(cache_dir)
+        _build(array_path, meta_path, files, labels, size, resize, interpolation, workers, name, max_pixels)
     except OSError as err:
         raise NotWritableError(
             f"cannot write the decoded-image cache {array_path.name} in {cache_dir} ({type(err).__name__}: "
@@ -95,22 +115,63 @@ def _open(array_path: Path, meta_path: Path) -> CachedImages | None:
         return None
     if meta.get("version") != CACHE_VERSION or list(images.shape) != meta.get("shape"):
         return None
-    return CachedImages(images, np.asarray(meta["labels"], dtype=np.int64), meta["files"], meta["skipped"], array_path)
+    labels = np.asarray(meta["labels"], dtype=np.int64)
+    reasons = meta.get("reasons", [""] * len(meta["skipped"]))
+    return CachedImages(images, labels, meta["files"], meta["skipped"], array_path, reasons)
 
 
-def _build(array_path, meta_path, files, labels, size, resize, interpolation, workers, name) -> None:
+def remove_dead_temporaries(cache_dir: Path) -> list[Path]:
+    """Remove the temporary files that builds killed half way (SIGKILL, out of memory, power loss) left in
+    ``cache_dir``: each may be as large as the whole cache. A file whose process still runs, or ran on another
+    host (a cache folder shared between machines), is kept. Returns the files removed."""
+    removed = []
+    for path in cache_dir.iterdir():
+        match = TEMP_NAME.match(path.name)
+        if match is None or match["host"] not in (None, HOST) or process_alive(int(match["pid"])):
+            continue
+        try:
+            path.unlink()
+        except FileNotFoundError:  # another build removed it first
+            continue
+        except OSError as err:
+            log.warning("cannot remove %s, left by a killed cache build (%s)", path, err)
+            continue
+        log.info("removed %s, left by a cache build that was killed (process %s is gone)", path, match["pid"])
+        removed.append(path)
+    return removed
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine (one of another user counts: it may be a build too)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except (OverflowError, ValueError):  # not a pid this system could have
+        return False
+    return True
+
+
+def _build(array_path, meta_path, files, labels, size, resize, interpolation, workers, name, max_pixels) -> None:
     n = len(files)
-    tmp_array = array_path.with_name(f".{array_path.name}.{os.getpid()}.tmp")
-    tmp_meta = meta_path.with_name(f".{meta_path.name}.{os.getpid()}.tmp")
+    tag = f"{os.getpid()}@{HOST}"
+    tmp_array = array_path.with_name(f".{array_path.name}.{tag}.tmp")
+    tmp_meta = meta_path.with_name(f".{meta_path.name}.{tag}.tmp")
     try:
         decoded = np.lib.format.open_memmap(tmp_array, mode="w+", dtype=np.uint8, shape=(n, 3, size, size))
         ok = np.zeros(n, dtype=bool)
+        reasons = [""] * n
 
         def work(i: int) -> int:
-            image = decode_image(files[i], size, resize, interpolation)
-            if image is not None:
-                decoded[i] = image
+            try:
+                decoded[i] = decode_file(files[i], size, resize, interpolation, max_pixels)
                 ok[i] = True
+            except UnreadableImage as err:
+                reasons[i] = str(err)
             return i
 
         workers = workers or min(8, os.cpu_count() or 1)
@@ -138,6 +199,7 @@ def _build(array_path, meta_path, files, labels, size, resize, interpolation, wo
             "labels": [int(labels[i]) for i in good],
             "files": [str(files[i]) for i in good],
             "skipped": [str(files[i]) for i in np.flatnonzero(~ok)],
+            "reasons": [reasons[i] for i in np.flatnonzero(~ok)],
         }
         tmp_meta.write_text(json.dumps(meta))
         os.replace(tmp_array, array_path)
