@@ -6,8 +6,8 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
+from aelab.build import build
 from aelab.data.augment import BatchAugment, build_augment
-from aelab.instantiate import build
 from aelab.pipeline import train
 from tests.image_trees import make_intel_tree
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from hydra.errors import MissingConfigException
 
-from aelab.instantiate import build, instantiate_callbacks, instantiate_loggers
+from aelab.build import build
+from aelab.pipeline.loggers import instantiate_callbacks, instantiate_loggers
 from tests.conftest import CONF_DIR, ROOT
 
 

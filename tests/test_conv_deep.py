@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from aelab.build import build
 from aelab.errors import ShapeMismatchError
-from aelab.instantiate import build
 from aelab.models.metrics import RoundedAccuracy
 from aelab.nets.conv_deep import DeepConvDecoder, DeepConvEncoder
 from aelab.pipeline import train

@@ -83,7 +83,7 @@ def test_loader_shuffles_and_covers_every_item():
 
 
 def test_model_scales_batches_to_float_on_device(make_config):
-    from aelab.instantiate import build
+    from aelab.build import build
 
     model = build(make_config().model)
     x, _ = model.on_after_batch_transfer((torch.full((2, 1, 28, 28), 255, dtype=torch.uint8), torch.zeros(2)), 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from aelab.instantiate import build
+from aelab.build import build
 from aelab.nets.corruption import GaussianNoise, Masking, SaltAndPepper
 from aelab.pipeline import train
 

@@ -15,9 +15,9 @@ import pytest
 import torch
 
 import aelab
+from aelab.build import build
 from aelab.checkpoints import load_checkpoint, load_model, stored_data_config
 from aelab.data.tensor_data import to_unit_float
-from aelab.instantiate import build
 from aelab.pipeline import train
 from tests.conftest import FAST, ROOT, compose_config
 from tests.image_trees import make_intel_tree

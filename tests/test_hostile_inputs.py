@@ -17,11 +17,11 @@ import pytest
 import torch
 
 import aelab
+from aelab.build import build
 from aelab.data.decode import decode_file, decode_image
 from aelab.data.folders import ImageFolderDataModule
 from aelab.data.image_cache import HOST, load_or_build
 from aelab.data.preprocessing import Preprocessing, images_from_files
-from aelab.instantiate import build
 from aelab.reducer import AutoEncoderReducer
 from tests.image_trees import scene, write_split
 

@@ -19,7 +19,7 @@ LAYERS = [
     ["errors"],  # user-facing errors
     ["files", "run_dirs", "ssim"],  # writes a failure cannot leave half-made; run folders; SSIM as plain tensor math
     ["targets"],  # which _target_s a checkpoint may name
-    ["instantiate"],  # building parts from _target_ specs
+    ["build"],  # building parts from _target_ specs
     ["nets"],  # plain nn.Modules
     ["data"],  # data modules, uint8 images and how they become floats
     ["checkpoints"],  # what a checkpoint records, and reading it back: the models write their class through it
@@ -35,8 +35,8 @@ LAYERS = [
 # Units that stand beside the main line: of the units above them they may import only these.
 ONLY = {
     "checkpoints": {"errors", "files", "targets"},
-    "analysis": {"errors", "instantiate", "nets", "data"},  # works on encode/decode callables, never on a model
-    "baselines": {"errors", "instantiate", "nets", "data", "analysis", "ssim"},
+    "analysis": {"errors", "build", "nets", "data"},  # works on encode/decode callables, never on a model
+    "baselines": {"errors", "build", "nets", "data", "analysis", "ssim"},
     "panels": {"files"},
     "summarize": set(),
 }

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aelab.instantiate import resolve_wandb_offline
 from aelab.pipeline import train
+from aelab.pipeline.loggers import resolve_wandb_offline
 
 
 def test_offline_wandb_run_holds_metrics_and_images(make_config):

@@ -9,10 +9,10 @@ import pytest
 import torch
 from sklearn.neighbors import NearestNeighbors
 
+from aelab.build import build
 from aelab.data.mnist import load_embedded_sample
 from aelab.data.neighbours import NeighbourPairs, nearest_neighbours
 from aelab.data.tensor_data import ImageTensorDataset
-from aelab.instantiate import build
 from aelab.models.penalties.neighbours import pair_contrastive_loss
 from aelab.pipeline import train
 

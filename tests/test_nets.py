@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from aelab.build import build
 from aelab.errors import ShapeMismatchError
-from aelab.instantiate import build
 from aelab.models.autoencoder import AutoEncoder
 from aelab.nets import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 from hydra.errors import MissingConfigException
 
+from aelab.build import build
 from aelab.data.mnist import load_embedded_sample
-from aelab.instantiate import build
 from aelab.models.autoencoder import AutoEncoder
 from aelab.models.code_transforms import KSparse
 from aelab.models.penalties.contractive import Contractive, closed_form_frobenius, exact_frobenius, projected_frobenius

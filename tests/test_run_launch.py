@@ -12,7 +12,7 @@ import pytest
 import torch
 from pytorch_lightning.loggers import WandbLogger
 
-from aelab.instantiate import instantiate_loggers
+from aelab.pipeline.loggers import instantiate_loggers
 from tests.conftest import ROOT, fast_overrides
 
 PRINT_RUN_DIR = (

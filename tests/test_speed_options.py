@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from aelab.instantiate import build
+from aelab.build import build
 from aelab.pipeline import train
 from tests.image_trees import make_intel_tree
 

@@ -7,8 +7,8 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
+from aelab.build import build
 from aelab.data.mnist import MNISTDataModule
-from aelab.instantiate import build
 from tests.conftest import write_idx_set
 
 SCHEDULERS = {

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from aelab.build import build
 from aelab.data.mnist import load_embedded_sample
 from aelab.errors import CheckpointError
-from aelab.instantiate import build
 from aelab.models.autoencoder import AutoEncoder
 from aelab.models.metrics import bce_loss
 from aelab.models.vae import VAE

@@ -13,8 +13,8 @@ import torch
 from sklearn.decomposition import PCA as SklearnPCA
 
 from aelab.baselines.pca import PCA, evaluate_pca
+from aelab.build import build
 from aelab.data.mnist import load_embedded_sample
-from aelab.instantiate import build
 from aelab.pipeline import evaluate, train
 
 

@@ -7,7 +7,7 @@ import itertools
 import pytest
 import torch
 
-from aelab.instantiate import build
+from aelab.build import build
 from aelab.nets.conv_strided import StridedConvDecoder, StridedConvEncoder
 from aelab.pipeline import train
 from tests.image_trees import make_intel_tree

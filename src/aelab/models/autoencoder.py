@@ -17,10 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from aelab.build import build
 from aelab.checkpoints import MODEL_CLASS_KEY, check_model_kind, class_path
 from aelab.data.tensor_data import BatchGroup, to_unit_float
 from aelab.errors import NonFiniteLossError, ShapeMismatchError
-from aelab.instantiate import build
 from aelab.models.metrics import CodeStatistics, code_statistics, image_metrics, reconstruction_loss
 from aelab.models.penalties import StepOutputs, build_penalties
 from aelab.models.stepping import OwnOptimizerSteps, fitting, is_due

@@ -27,8 +27,8 @@ from pytorch_lightning.strategies import SingleDeviceStrategy
 from pytorch_lightning.trainer.states import TrainerFn
 from pytorch_lightning.utilities.model_helpers import is_overridden
 
+from aelab.build import build
 from aelab.data.tensor_data import BatchGroup, batches_of
-from aelab.instantiate import build
 
 DEFAULT_OPTIMIZER = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 1e-3}
 

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from aelab.instantiate import build
+from aelab.build import build
 from aelab.nets.activations import check_latent_dim
 
 # exp(-30) ~ 1e-13 and exp(20) ~ 5e8: wide enough for any trained posterior, narrow enough that std, 1/var and

@@ -19,10 +19,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from aelab.baselines.pca import ae_vs_pca_line, compare_with_pca, fit_and_score_pca
 from aelab.baselines.reducers import check_baseline_names
+from aelab.build import build
 from aelab.checkpoints import DATA_RECORD_KEY, load_model, run_dir_of, stored_data_config
 from aelab.errors import DataChangedError, NotWritableError
 from aelab.files import expand_path, writable_dir, write_text_atomic
-from aelab.instantiate import build, finish_wandb, instantiate_loggers
+from aelab.pipeline.loggers import finish_wandb, instantiate_loggers
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import LearningRateMonitor, ModelSummary
 
 from aelab.baselines.pca import check_yardstick_size, compare_with_pca
+from aelab.build import build
 from aelab.callbacks.pca_baseline import PCABaseline
 from aelab.checkpoints import (
     WANDB_RUN_KEY,
@@ -26,9 +27,9 @@ from aelab.checkpoints import (
 from aelab.ddp import job_scope
 from aelab.errors import NonFiniteLossError, NotWritableError
 from aelab.files import expand_path, write_text_atomic
-from aelab.instantiate import build, finish_wandb, instantiate_callbacks, instantiate_loggers
 from aelab.models.autoencoder import AutoEncoder
 from aelab.pipeline.console import quiet_console, summary_lines
+from aelab.pipeline.loggers import finish_wandb, instantiate_callbacks, instantiate_loggers
 from aelab.pipeline.resume import EXIT_CODES, check_resume_overrides, interrupted_message, resume_command
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from aelab.instantiate import build
+from aelab.build import build
 
 
 @dataclass

@@ -1,14 +1,8 @@
-"""Building the run's parts from config dicts (``{_target_: ...}``): any object, the callbacks and the loggers.
-
-Hydra wraps every exception raised while building in an InstantiationException, nested once per level; the
-user's mistake ("latent_dim must be positive") then hides three layers down. ``build`` re-raises the original.
-The AutoEncoder stores its parts as such dicts, so checkpoints reload without the Hydra config.
+"""The run's callbacks and loggers from the config; W&B set up to work offline and to continue a resumed run.
 
 W&B loggers get ``offline: auto``: online when WANDB_MODE=online, WANDB_API_KEY, or a ``wandb login`` entry in
 ~/.netrc says so, offline otherwise. An offline run never asks for a key and never hangs; its folder can be uploaded
 later with ``wandb sync``.
-
-Lightning is imported inside the functions that need it, so the nets (which build their parts here) stay plain torch.
 """
 
 from __future__ import annotations
@@ -21,36 +15,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
-from omegaconf import DictConfig
-
-from aelab.targets import MOVED_TARGETS
+from aelab.build import build
 
 if TYPE_CHECKING:
     from pytorch_lightning import Callback
     from pytorch_lightning.loggers import Logger
 
 WANDB_TARGETS = {"pytorch_lightning.loggers.WandbLogger", "lightning.pytorch.loggers.WandbLogger"}
-
-
-def build(spec: Any, **kwargs: Any) -> Any:
-    """An object from a ``{_target_: ...}`` mapping; anything else (a ready module) is returned as is."""
-    if not isinstance(spec, Mapping | DictConfig):
-        return spec
-    if "_target_" not in spec:
-        raise ValueError(f"cannot build {dict(spec)}: it has no _target_ naming the class to create")
-    if spec["_target_"] in MOVED_TARGETS:
-        spec = {**spec, "_target_": MOVED_TARGETS[spec["_target_"]]}
-    try:
-        return instantiate(spec, _convert_="all", **kwargs)
-    except InstantiationException as err:
-        cause: BaseException = err
-        while isinstance(cause, InstantiationException) and cause.__cause__ is not None:
-            cause = cause.__cause__
-        if cause is err:
-            raise
-        raise cause.with_traceback(cause.__traceback__) from None
 
 
 def instantiate_callbacks(config: Mapping[str, Any] | None) -> list[Callback]:
