@@ -42,13 +42,16 @@ def test_codes_via_the_api_equal_the_data_modules_codes_for_mnist_arrays(trained
         np.testing.assert_allclose(codes, expected, atol=1e-6)
 
 
-def test_inverse_transform_answers_in_the_form_of_the_input(trained_run, mnist_test_images):
+def test_transform_and_score_change_no_state_and_inverse_transform_answers_as_loaded(trained_run, mnist_test_images):
     reducer = aelab.load(trained_run / "checkpoints" / "last.ckpt", device="cpu")
     grey = mnist_test_images.numpy()[:, 0]  # (N, 28, 28) uint8
-    back = reducer.inverse_transform(reducer.transform(grey))
-    assert back.shape == grey.shape and back.dtype == np.uint8
     floats = torch.from_numpy(grey).float() / 255
-    assert isinstance(reducer.inverse_transform(reducer.transform(floats)), torch.Tensor)
+    codes = reducer.transform(floats)
+    state = dict(vars(reducer))
+    reducer.transform(grey), reducer.score(grey), reducer.reconstruct(grey[:, :, :, None])
+    assert vars(reducer) == state, "transform, score and reconstruct must leave the fitted reducer as it was"
+    back = reducer.inverse_transform(codes)  # trained on arrays: float (N, C, H, W), whatever came last
+    assert isinstance(back, np.ndarray) and back.shape == (64, 1, 28, 28) and back.dtype == np.float32
     assert reducer.score(grey) == pytest.approx(-float(((reducer.reconstruct(grey) - floats[:, None]) ** 2).mean()))
 
 
@@ -101,3 +104,25 @@ def test_a_reducer_in_a_pipeline_and_a_grid_search_over_latent_dim(tmp_path):
     assert search.best_params_["latent_dim"] in (4, 8)
     assert search.best_estimator_.transform(x[:3]).shape == (3, search.best_params_["latent_dim"])
     assert len(list(tmp_path.iterdir())) == 1 + 4 + 1  # each fit its own run folder: pipeline, 2x2 folds, refit
+
+
+def test_fit_takes_files_and_an_output_folder_whose_paths_hold_a_space_and_a_quote(tmp_path):
+    import cv2
+
+    from aelab.checkpoints import CONFIG_KEY, load_checkpoint
+
+    folder = tmp_path / "my photos" / "it's \"here\""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    files = []
+    for i in range(40):
+        files.append(str(folder / f"img {i}.png"))
+        cv2.imwrite(files[-1], rng.integers(0, 256, (16, 16, 3), dtype=np.uint8))
+    out = tmp_path / "runs 'quoted' \"too\""
+    reducer = aelab.AutoEncoderReducer(latent_dim=4, max_epochs=1, image_size=16, output_dir=str(out), overrides=QUICK)
+    reducer.fit(files)
+    assert reducer.transform(files[:3]).shape == (3, 4)
+    assert reducer.ckpt_path_.is_relative_to(out)
+    stored = load_checkpoint(reducer.ckpt_path_)[CONFIG_KEY]
+    assert stored["data"]["path"].startswith(str(out)) and stored["paths"]["output_dir"].startswith(str(out))
+    assert stored["data"]["shape"] == [3, 16, 16]

@@ -23,7 +23,7 @@ from aelab.baselines.compare import (
     fitted_embedding,
     score_method,
 )
-from aelab.baselines.reducers import BaselineCannotRun, KernelPCABaseline, TSNEBaseline, build_baseline
+from aelab.baselines.reducers import BaselineCannotRun, KernelPCAReducer, TSNEReducer, build_baseline
 from aelab.data.mnist import load_embedded_sample
 from aelab.pipeline import evaluate
 from aelab.report.comparison import comparison_markdown
@@ -73,7 +73,7 @@ def test_pca_and_kernel_pca_fit_transform_and_invert(digits):
 
 @pytest.mark.slow  # ~20 s in the full suite, most of it openTSNE's first-call setup
 def test_tsne_places_new_points_in_its_training_map_and_has_no_inverse(digits):
-    tsne = TSNEBaseline(2).fit(digits.train_x)
+    tsne = TSNEReducer(2).fit(digits.train_x)
     before = fitted_embedding(tsne)
     row = score_method(MethodRow("tsne", "t-SNE", 2), tsne.transform, tsne.inverse_transform, before, digits, {})
     assert row.test_codes.shape == (200, 2)
@@ -91,12 +91,12 @@ def test_a_method_that_cannot_run_at_this_k_or_size_says_why_and_what_to_set(dig
     assert all(math.isnan(v) for v in row.scores.values()) and row.test_codes is None
     assert "1 or 2 dimensions" in row.note and "k=2" in row.note
     with pytest.raises(BaselineCannotRun, match=r"set (\S+) to [\d,]+ or fewer") as refused:
-        KernelPCABaseline(8, max_train=None).check(n_train=3_000_000, dim=784)
+        KernelPCAReducer(8, max_train=None).check(n_train=3_000_000, dim=784)
     key = re.search(r"set (\S+) to", str(refused.value)).group(1)
     evaluate_yaml = OmegaConf.load(Path(__file__).parents[1] / "conf" / "evaluate.yaml")
     assert OmegaConf.select(evaluate_yaml, key) == 5000  # the message names a key the user can set
     with pytest.raises(BaselineCannotRun, match="1 or 2 dimensions"):
-        TSNEBaseline(3).check(1000, 784)
+        TSNEReducer(3).check(1000, 784)
     table = "\n".join(comparison_markdown([row]))
     assert "| t-SNE | 16 | 400 | n/a |" in table and "- t-SNE: t-SNE maps to 1 or 2" in table
 

@@ -23,6 +23,7 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from aelab.baselines.batching import in_batches, slices
 from aelab.checkpoints import PREPROCESSING_KEY, load_model, stored_data_config
 from aelab.data.decode import UnreadableImage, read_image
 from aelab.data.preprocessing import (
@@ -36,6 +37,7 @@ from aelab.data.preprocessing import (
 from aelab.files import expand_path
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+PREPROCESSING_FIELDS = ("shape", "source", "resize", "interpolation")
 
 
 class AutoEncoderReducer(TransformerMixin, BaseEstimator):
@@ -94,6 +96,7 @@ class AutoEncoderReducer(TransformerMixin, BaseEstimator):
         train.py's pipeline; the best checkpoint becomes this reducer."""
         from hydra import compose, initialize_config_dir
         from hydra.core.global_hydra import GlobalHydra
+        from omegaconf import OmegaConf, open_dict
 
         from aelab.data.arrays import data_module_path
         from aelab.pipeline import train
@@ -103,35 +106,35 @@ class AutoEncoderReducer(TransformerMixin, BaseEstimator):
         images_path, labels_path = data_module_path(out)
         out.mkdir(parents=True, exist_ok=True)
         np.save(images_path, images.numpy())
-        overrides = [
-            f"model={self.model}",
-            "data=array",
-            f"data.path='{images_path}'",
-            f"data.shape=[{','.join(map(str, prep.shape))}]",
-            f"data.preprocessing={preprocessing_override(prep)}",
-            f"data.batch_size={self.batch_size}",
-            f"trainer.max_epochs={self.max_epochs}",
-            f"seed={'null' if self.seed is None else self.seed}",
-            f"paths.root_dir='{Path.cwd()}'",
-            f"paths.output_dir='{out}'",
-            "logger=csv",
-            "trainer.enable_progress_bar=false",
-            "callbacks.progress_bar=null",
-            "callbacks.model_summary=null",
-        ]
-        if self.latent_dim is not None:
-            overrides.append(f"model.latent_dim={self.latent_dim}")
+        overrides = [f"model={self.model}", "data=array", "logger=csv", "callbacks.progress_bar=null",
+                     "callbacks.model_summary=null", *([] if y is not None else ["callbacks.latent_probe=null"])]  # fmt: skip
         if y is not None:  # any labels (names too) become class indices; they only feed the probes
             np.save(labels_path, np.unique(np.asarray(y), return_inverse=True)[1].astype(np.int64))
-            overrides.append(f"data.labels_path='{labels_path}'")
-        else:
-            overrides.append("callbacks.latent_probe=null")
-        if self.device != "auto":
-            overrides.append(f"trainer.accelerator={'gpu' if self.device.startswith('cuda') else self.device}")
         if GlobalHydra.instance().is_initialized():
             GlobalHydra.instance().clear()
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             cfg = compose(config_name="train", overrides=[*overrides, *self.overrides])
+        # values are set on the composed config, not spliced into override strings: any path or name is safe
+        accelerator = "gpu" if self.device.startswith("cuda") else self.device
+        settings = {
+            "data.path": str(images_path),
+            "data.labels_path": str(labels_path) if y is not None else None,
+            "data.shape": list(prep.shape),
+            "data.preprocessing": {k: v for k, v in prep.as_dict().items() if k in PREPROCESSING_FIELDS},
+            "data.batch_size": self.batch_size,
+            "trainer.max_epochs": self.max_epochs,
+            "trainer.enable_progress_bar": False,
+            "seed": self.seed,
+            "paths.root_dir": str(Path.cwd()),
+            "paths.output_dir": str(out),
+            **({"model.latent_dim": self.latent_dim} if self.latent_dim is not None else {}),
+            **({"trainer.accelerator": accelerator} if self.device != "auto" else {}),
+        }
+        yours = {o.split("=", 1)[0].lstrip("+~") for o in self.overrides}  # your overrides win
+        with open_dict(cfg):
+            for key, value in settings.items():
+                if key not in yours:
+                    OmegaConf.update(cfg, key, value, merge=False)
         train(cfg)
         best = sorted(p for p in (out / "checkpoints").glob("epoch*.ckpt")) or [out / "checkpoints" / "last.ckpt"]
         net, _ = load_model(best[-1])
@@ -165,15 +168,14 @@ class AutoEncoderReducer(TransformerMixin, BaseEstimator):
     def images(self, X: Any) -> torch.Tensor:
         """X as float images (N, C, H, W) in [0, 1], as the model takes them (see the class docstring)."""
         check_is_fitted(self, "model_")
-        self.input_form_ = input_form(X)
         return torch.cat(list(self._batches(X))) if len(X) else torch.empty(0, *self.preprocessing_.shape)
 
     def _batches(self, X: Any) -> Iterator[torch.Tensor]:
         """X in float batches of ``inference_batch_size`` images: memory stays bounded by the batch, not by X."""
-        step = self.inference_batch_size
-        for start in range(0, len(X), step):
-            chunk = X[start : start + step]
-            if self.input_form_["kind"] == "files":
+        files = input_form(X)["kind"] == "files"
+        for start in range(0, len(X), self.inference_batch_size):
+            chunk = X[start : start + self.inference_batch_size]
+            if files:
                 images, _, skipped = images_from_files(list(chunk), self.preprocessing_)
                 if skipped:
                     raise ValueError(f"files that are not readable images: {skipped[:3]}; remove them "
@@ -182,45 +184,41 @@ class AutoEncoderReducer(TransformerMixin, BaseEstimator):
             else:
                 yield images_from_array(chunk, self.preprocessing_, first=start)
 
-    @torch.no_grad()
     def transform(self, X: Any) -> np.ndarray:
-        """Codes (n, latent_dim) float32."""
+        """Codes (n, latent_dim) float32. Changes no state of the reducer."""
         check_is_fitted(self, "model_")
-        self.input_form_ = input_form(X)
-        codes = [self._run(self.model_.encode, batch) for batch in self._batches(X)]
-        return (torch.cat(codes) if codes else torch.empty(0, self.latent_dim_)).numpy().astype(np.float32, copy=False)
+        codes = in_batches(self.model_.encode, self._batches(X), self._device(), (0, self.latent_dim_))
+        return codes.numpy()
 
-    @torch.no_grad()
     def inverse_transform(self, Z: Any) -> Any:
-        """Images decoded from codes (n, latent_dim), in the form of the last X given to fit or transform."""
+        """Images decoded from codes (n, latent_dim), in the form of the X given to ``fit`` (a loaded reducer:
+        uint8 (N, H, W, C) RGB when it was trained on files, float (N, C, H, W) otherwise)."""
         check_is_fitted(self, "model_")
         codes = codes_from_array(Z, self.latent_dim_)
-        step = self.inference_batch_size
-        images = [self._run(self.model_.decode, codes[i : i + step]) for i in range(0, len(codes), step)]
-        images = torch.cat(images) if images else torch.empty(0, *self.preprocessing_.shape)
-        return to_form(images, getattr(self, "input_form_", {"kind": "array", "layout": "nchw", "dtype": "float"}))
+        batches = slices(codes, self.inference_batch_size)
+        images = in_batches(self.model_.decode, batches, self._device(), (0, *self.preprocessing_.shape))
+        return to_form(images, getattr(self, "input_form_", None) or default_form(self.preprocessing_))
 
-    @torch.no_grad()
     def reconstruct(self, X: Any) -> torch.Tensor:
         """Float images (N, C, H, W) in [0, 1]: X encoded and decoded."""
         check_is_fitted(self, "model_")
-        self.input_form_ = input_form(X)
-        return torch.cat([self._run(self.model_, batch) for batch in self._batches(X)])
+        return in_batches(self.model_, self._batches(X), self._device(), (0, *self.preprocessing_.shape))
 
     @torch.no_grad()
     def score(self, X: Any, y: Any = None) -> float:
         """Minus the mean squared reconstruction error (higher is better, as GridSearchCV expects)."""
         check_is_fitted(self, "model_")
-        self.input_form_ = input_form(X)
         total, count = 0.0, 0
         for batch in self._batches(X):
             total += float(((self._run(self.model_, batch) - batch) ** 2).sum())
             count += batch.numel()
         return -total / max(count, 1)
 
+    def _device(self) -> torch.device:
+        return next(self.model_.parameters()).device
+
     def _run(self, fn: Any, batch: torch.Tensor) -> torch.Tensor:
-        device = next(self.model_.parameters()).device
-        return fn(batch.to(device)).float().cpu()
+        return fn(batch.to(self._device())).float().cpu()
 
     def __sklearn_tags__(self):  # codes are not the input features: tell sklearn this transformer makes new ones
         tags = super().__sklearn_tags__()
@@ -231,11 +229,6 @@ class AutoEncoderReducer(TransformerMixin, BaseEstimator):
 def load(ckpt_path: str | Path, device: str = "auto") -> AutoEncoderReducer:
     """``aelab.load``: a fitted AutoEncoderReducer from a checkpoint train.py wrote."""
     return AutoEncoderReducer.from_checkpoint(ckpt_path, device=device)
-
-
-def preprocessing_override(prep: Preprocessing) -> str:
-    shape = ",".join(map(str, prep.shape))
-    return f"{{shape:[{shape}],source:{prep.source},resize:{prep.resize},interpolation:{prep.interpolation}}}"
 
 
 def side_of_first_image(paths: Sequence[str | Path], cap: int = 128) -> int:
@@ -253,6 +246,13 @@ def side_of_first_image(paths: Sequence[str | Path], cap: int = 128) -> int:
 def run_folder(parent: Path) -> Path:
     """A new folder for one fit, named like train.py's run folders (time and a random suffix)."""
     return parent / f"{time.strftime('%Y-%m-%d_%H-%M-%S')}_{secrets.token_hex(3)}"
+
+
+def default_form(prep: Preprocessing) -> dict[str, Any]:
+    """How a reducer that was loaded, not fitted, answers: as image files decode, or as float arrays."""
+    if prep.source == "files":
+        return {"kind": "files", "layout": "nhwc", "dtype": "uint8", "torch": False}
+    return {"kind": "array", "layout": "nchw", "dtype": "float", "torch": False}
 
 
 def input_form(X: Any) -> dict[str, Any]:

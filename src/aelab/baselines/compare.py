@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from aelab.analysis.embedding_scores import code_scores
-from aelab.baselines.reducers import BaselineCannotRun, build_baseline
+from aelab.baselines.reducers import BaselineCannotRun, Reducer, build_baseline
 
 SCORES = ("test_mse", "trustworthiness", "knn_acc", "probe_acc", "silhouette", "fit_seconds", "transform_1k_seconds")
 
@@ -146,9 +146,7 @@ def fitted_embedding(method: Any) -> np.ndarray | None:
 
 
 def run_autoencoder(
-    label: str,
-    transform: Callable[[np.ndarray], np.ndarray],
-    inverse: Callable[[np.ndarray], np.ndarray],
+    reducer: Reducer,
     k: int,
     data: ComparisonData,
     settings: Mapping[str, Any],
@@ -157,29 +155,10 @@ def run_autoencoder(
 ) -> MethodRow:
     """The trained autoencoder's row: its codes scored like every baseline's; the fit (training) is not redone
     here, so its size and seconds come from the run when known."""
-    row = MethodRow("autoencoder", label, k, n_fit=n_fit)
+    row = MethodRow("autoencoder", reducer.label, k, n_fit=n_fit)
     row.scores["fit_seconds"] = fit_seconds
+    transform, inverse = reducer.transform, reducer.inverse_transform
     return score_method(row, transform, inverse, transform(data.train_x), data, settings)
-
-
-def torch_codec(
-    encode: Callable[[torch.Tensor], torch.Tensor],
-    decode: Callable[[torch.Tensor], torch.Tensor],
-    shape: Sequence[int],
-    device: torch.device | str = "cpu",
-    batch_size: int = 1024,
-) -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]:
-    """A model's encode/decode as transform/inverse_transform on flat float32 arrays, in batches without gradients."""
-
-    @torch.no_grad()
-    def batched(fn: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray, view: Sequence[int]) -> np.ndarray:
-        out = [
-            fn(torch.from_numpy(x[i : i + batch_size]).to(device).view(-1, *view)).flatten(1).float().cpu()
-            for i in range(0, len(x), batch_size)
-        ]
-        return torch.cat(out).numpy()
-
-    return (lambda x: batched(encode, x, shape)), (lambda z: batched(decode, z, (z.shape[1],)))
 
 
 def compare_reducers(

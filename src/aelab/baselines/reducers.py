@@ -11,12 +11,13 @@ comparison shows the reason rather than a wrong number.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
+from aelab.baselines.batching import in_batches, slices
 from aelab.baselines.pca import PCA
 from aelab.errors import AELabError
 
@@ -25,9 +26,9 @@ class BaselineCannotRun(AELabError, RuntimeError):
     """A method that cannot run with these settings (k, data size, memory); the message says what to set."""
 
 
-class Baseline:
-    """fit(train) -> self; transform(x) -> (n, k) codes; inverse_transform(codes) -> (n, D) images, where
-    ``has_inverse``. ``max_train`` is how many training images the method is fit on at most (None: all);
+class Reducer:
+    """The one interface every reducer here shares, on flat float32 arrays (N, D): fit(train) -> self;
+    transform(x) -> (n, k) codes; inverse_transform(codes) -> (n, D) images, where ``has_inverse``. ``max_train`` is how many training images the method is fit on at most (None: all);
     ``max_inverse`` how many test images its (slow) inverse is scored on at most (None: all)."""
 
     name = "baseline"
@@ -45,7 +46,7 @@ class Baseline:
         if self.k >= min(n_train, dim):
             raise BaselineCannotRun(f"{self.label} with k={self.k} needs more than k training images and pixels")
 
-    def fit(self, x: np.ndarray) -> Baseline:
+    def fit(self, x: np.ndarray) -> Reducer:
         raise NotImplementedError
 
     def transform(self, x: np.ndarray) -> np.ndarray:
@@ -55,7 +56,7 @@ class Baseline:
         raise BaselineCannotRun(f"{self.label} has no inverse: it embeds images but cannot map codes back")
 
 
-class PCABaseline(Baseline):
+class PCAReducer(Reducer):
     """PCA-k, its reconstructions clipped to [0, 1] (``clip``, the AE's fair yardstick) or not (classic)."""
 
     def __init__(self, k: int, seed: int = 0, clip: bool = True) -> None:
@@ -63,7 +64,7 @@ class PCABaseline(Baseline):
         self.clip = clip
         self.name, self.label = ("pca", "PCA (clipped)") if clip else ("pca_classic", "PCA (classic)")
 
-    def fit(self, x: np.ndarray) -> PCABaseline:
+    def fit(self, x: np.ndarray) -> PCAReducer:
         self.pca = PCA(self.k).fit(torch.from_numpy(x))
         return self
 
@@ -73,6 +74,28 @@ class PCABaseline(Baseline):
     def inverse_transform(self, codes: np.ndarray) -> np.ndarray:
         dim = self.pca.components.shape[0]
         return self.pca.decode(torch.from_numpy(codes), (dim,), clip=self.clip).numpy()
+
+
+class ModelReducer(Reducer):
+    """A trained model's ``encode``/``decode`` behind the same interface (fit does nothing: it is trained), in
+    batches on the model's device."""
+
+    name, label = "autoencoder", "autoencoder"
+
+    def __init__(self, model: Any, shape: Sequence[int], device: torch.device | str = "cpu", batch_size: int = 1024):
+        super().__init__(int(model.latent_dim))
+        self.model, self.shape, self.device, self.batch_size = model, tuple(shape), device, batch_size
+
+    def fit(self, x: np.ndarray) -> ModelReducer:
+        return self
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        flat = (torch.from_numpy(b).view(-1, *self.shape) for b in slices(x, self.batch_size))
+        return in_batches(self.model.encode, flat, self.device, (0, self.k)).numpy()
+
+    def inverse_transform(self, codes: np.ndarray) -> np.ndarray:
+        images = in_batches(self.model.decode, slices(codes, self.batch_size), self.device)
+        return images.flatten(1).numpy()
 
 
 def available_memory_bytes() -> int:
@@ -85,7 +108,7 @@ def available_memory_bytes() -> int:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-class KernelPCABaseline(Baseline):
+class KernelPCAReducer(Reducer):
     """RBF kernel PCA with scikit-learn's learned inverse (kernel ridge from codes back to pixels).
 
     It holds n x n float64 kernel matrices, so it is fit on at most ``max_train`` images (a seeded subsample)."""
@@ -110,7 +133,7 @@ class KernelPCABaseline(Baseline):
                 f"report.compare.methods.kernel_pca.max_train to {fits:,} or fewer."
             )
 
-    def fit(self, x: np.ndarray) -> KernelPCABaseline:
+    def fit(self, x: np.ndarray) -> KernelPCAReducer:
         from sklearn.decomposition import KernelPCA
 
         self.model = KernelPCA(
@@ -140,7 +163,7 @@ def _optional(module: str, extra: str = "compare") -> Any:
         ) from err
 
 
-class UMAPBaseline(Baseline):
+class UMAPReducer(Reducer):
     """UMAP (umap-learn): fit, ``transform`` of new points, and ``inverse_transform``, which interpolates in a
     Delaunay triangulation of the embedding and so exists only for low k (below ``INVERSE_MAX_K``). That inverse
     walks the triangulation in Python for each point (a fraction of a second per image at 54,000 training images),
@@ -166,7 +189,7 @@ class UMAPBaseline(Baseline):
     def has_inverse(self) -> bool:  # type: ignore[override]
         return self.k < self.INVERSE_MAX_K
 
-    def fit(self, x: np.ndarray) -> UMAPBaseline:
+    def fit(self, x: np.ndarray) -> UMAPReducer:
         umap = _optional("umap")
         self.model = umap.UMAP(
             n_components=self.k, n_neighbors=self.n_neighbors, min_dist=self.min_dist, random_state=self.seed
@@ -185,7 +208,7 @@ class UMAPBaseline(Baseline):
         return self.model.inverse_transform(codes).astype(np.float32)
 
 
-class TSNEBaseline(Baseline):
+class TSNEReducer(Reducer):
     """t-SNE (openTSNE, FFT-accelerated): an embedding of the training images and ``transform`` of new points
     (each placed among its neighbours with the training map held fixed); no inverse."""
 
@@ -205,7 +228,7 @@ class TSNEBaseline(Baseline):
                 "or leave tsne out of report.baselines."
             )
 
-    def fit(self, x: np.ndarray) -> TSNEBaseline:
+    def fit(self, x: np.ndarray) -> TSNEReducer:
         open_tsne = _optional("openTSNE")
         tsne = open_tsne.TSNE(
             n_components=self.k, perplexity=self.perplexity, random_state=self.seed, n_jobs=os.cpu_count() or 1
@@ -220,12 +243,12 @@ class TSNEBaseline(Baseline):
         return np.asarray(self.embedding.transform(x), dtype=np.float32)
 
 
-BASELINES: dict[str, Callable[..., Baseline]] = {
-    "pca": lambda k, seed=0, **kw: PCABaseline(k, seed, clip=True),
-    "pca_classic": lambda k, seed=0, **kw: PCABaseline(k, seed, clip=False),
-    "kernel_pca": KernelPCABaseline,
-    "umap": UMAPBaseline,
-    "tsne": TSNEBaseline,
+BASELINES: dict[str, Callable[..., Reducer]] = {
+    "pca": lambda k, seed=0, **kw: PCAReducer(k, seed, clip=True),
+    "pca_classic": lambda k, seed=0, **kw: PCAReducer(k, seed, clip=False),
+    "kernel_pca": KernelPCAReducer,
+    "umap": UMAPReducer,
+    "tsne": TSNEReducer,
 }
 
 
@@ -242,7 +265,7 @@ def check_baseline_names(names: object) -> list[str]:
     return list(names)
 
 
-def build_baseline(name: str, k: int, seed: int = 0, settings: Mapping[str, Any] | None = None) -> Baseline:
+def build_baseline(name: str, k: int, seed: int = 0, settings: Mapping[str, Any] | None = None) -> Reducer:
     """The baseline called ``name`` at code size k, with its settings (e.g. ``{"max_train": 5000}``)."""
     check_baseline_names([name])
     return BASELINES[name](k, seed, **dict(settings or {}))

@@ -18,7 +18,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from aelab.baselines.compare import ComparisonData, MethodRow, compare_reducers, run_autoencoder, torch_codec
+from aelab.baselines.compare import ComparisonData, MethodRow, compare_reducers, run_autoencoder
+from aelab.baselines.reducers import ModelReducer
 from aelab.checkpoints import run_dir_of
 from aelab.files import atomic_path
 
@@ -117,12 +118,10 @@ def run_comparison(
     The AE is not refit: ``fit_seconds`` is its run's training time."""
     train, test = datamodule.splits["train"], datamodule.splits["test"]
     data = ComparisonData.from_uint8(train.take(), test.take(), int(settings["trust_samples"]), int(settings["seed"]))
-    transform, inverse = torch_codec(model.encode, model.decode, datamodule.shape, device)
-    with torch.no_grad():
-        k = int(model.encode(torch.zeros(1, *datamodule.shape, device=device)).shape[1])
-    name = getattr(model, "name", type(model).__name__)
-    label = f"autoencoder ({name})"
-    rows = [run_autoencoder(label, transform, inverse, k, data, settings, len(data.train_x), fit_seconds)]
+    reducer = ModelReducer(model, datamodule.shape, device)
+    reducer.label = f"autoencoder ({getattr(model, 'name', type(model).__name__)})"
+    k = reducer.k
+    rows = [run_autoencoder(reducer, k, data, settings, len(data.train_x), fit_seconds)]
     rows += compare_reducers(data, k, names, settings)
     figure = reducer_figure(rows, data.test_y, list(datamodule.class_names), out_dir / "reducers.png", dpi)
     return rows, figure
