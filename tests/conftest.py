@@ -25,7 +25,7 @@ os.environ.setdefault("WANDB_SILENT", "true")
 os.environ.setdefault("WANDB_DISABLE_GIT", "true")
 
 ROOT = Path(__file__).resolve().parents[1]
-CONF_DIR = ROOT / "conf"
+CONF_DIR = ROOT / "src" / "aelab" / "conf"
 
 # A few batches of everything, on the CPU, with CSV logging: the fast default for tests that train.
 FAST = [

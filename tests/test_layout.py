@@ -16,7 +16,7 @@ MAX_LINES = 300
 # Lowest first. A unit (a top-level module or package of aelab) may import the units of the rows above its own row,
 # not those of its own row or below.
 LAYERS = [
-    ["errors"],  # user-facing errors
+    ["conf", "errors"],  # the Hydra configs (data, no code); user-facing errors
     ["files", "run_dirs", "ssim"],  # writes a failure cannot leave half-made; run folders; SSIM as plain tensor math
     ["targets"],  # which _target_s a checkpoint may name
     ["build"],  # building parts from _target_ specs
@@ -30,7 +30,7 @@ LAYERS = [
     ["callbacks", "report", "ddp", "codes_io"],  # thin adapters over the layers above
     ["pipeline", "summarize"],
     ["reducer"],  # the trained AE as a scikit-learn transformer
-    ["encode", "decode", "export"],  # its command-line entry points
+    ["encode", "decode", "export", "apps"],  # the command-line entry points (Hydra apps)
 ]
 # Units that stand beside the main line: of the units above them they may import only these.
 ONLY = {

@@ -126,7 +126,7 @@ def names_csv(names: list[str], paths: list[PurePosixPath], rows: list[int]) -> 
 register_resolvers()  # conf/hydra/default.yaml names output folders with ${run_suffix:}
 
 
-@hydra.main(version_base="1.3", config_path="../../conf", config_name="decode")
+@hydra.main(version_base="1.3", config_path="conf", config_name="decode")
 def main(cfg: DictConfig) -> None:
     with user_errors():
         output = expand_path(cfg.output)

@@ -76,7 +76,7 @@ def encode_input(
 register_resolvers()  # conf/hydra/default.yaml names output folders with ${run_suffix:}
 
 
-@hydra.main(version_base="1.3", config_path="../../conf", config_name="encode")
+@hydra.main(version_base="1.3", config_path="conf", config_name="encode")
 def main(cfg: DictConfig) -> None:
     with user_errors():
         output = expand_path(cfg.output)

@@ -88,7 +88,7 @@ def export(reducer: AutoEncoderReducer, output: Path, fmt: str, overwrite: bool 
 register_resolvers()  # conf/hydra/default.yaml names output folders with ${run_suffix:}
 
 
-@hydra.main(version_base="1.3", config_path="../../conf", config_name="export")
+@hydra.main(version_base="1.3", config_path="conf", config_name="export")
 def main(cfg: DictConfig) -> None:
     with user_errors():
         output = expand_path(cfg.output)

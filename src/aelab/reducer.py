@@ -36,7 +36,7 @@ from aelab.data.preprocessing import (
 )
 from aelab.files import expand_path
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+CONF_DIR = Path(__file__).resolve().parent / "conf"  # shipped inside the package
 PREPROCESSING_FIELDS = ("shape", "source", "resize", "interpolation")
 
 

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import math
 import os
+import sys
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -85,5 +86,8 @@ def summary_lines(metrics: Mapping[str, float], model_name: str, output_dir: Pat
             "(README: Small data)."
         )
     lines.append(f"Run folder: {output_dir} (results.json, checkpoints/, panels/ with the labelled image panels)")
-    lines.append(f"Full report (figures, t-SNE, probes): python evaluate.py ckpt_path={checkpoint}")
+    evaluate = (
+        "aelab-evaluate" if Path(sys.argv[0] if sys.argv else "").name.startswith("aelab-") else "python evaluate.py"
+    )
+    lines.append(f"Full report (figures, t-SNE, probes): {evaluate} ckpt_path={checkpoint}")
     return lines

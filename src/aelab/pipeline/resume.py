@@ -55,8 +55,13 @@ def launch_overrides() -> list[str]:
 def resume_command(checkpoint: str | Path) -> str:
     """The command that continues this run from ``checkpoint``: the same overrides, and ckpt_path."""
     kept = [o for o in launch_overrides() if not o.lstrip("+~").startswith("ckpt_path=")]
-    script = Path(sys.argv[0]).name if sys.argv and sys.argv[0].endswith(".py") else "train.py"
-    parts = ["python", script, *kept, f"ckpt_path={Path(checkpoint).resolve()}"]
+    launched = Path(sys.argv[0]).name if sys.argv else ""  # train.py, or the console command aelab-train
+    command = (
+        [launched]
+        if launched.startswith("aelab-")
+        else ["python", launched if launched.endswith(".py") else "train.py"]
+    )
+    parts = [*command, *kept, f"ckpt_path={Path(checkpoint).resolve()}"]
     return " ".join(shlex.quote(p) for p in parts)
 
 
