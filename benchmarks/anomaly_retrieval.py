@@ -15,48 +15,32 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-from benchmarks.common import ROOT, data_overrides, machine, run_train
-
-
-def run_evaluate(ckpt: Path, out_dir: Path) -> tuple[dict, float]:
-    """Run evaluate.py as a user would, with the report in ``out_dir/report``; return its metrics and seconds."""
-    cmd = [sys.executable, str(ROOT / "evaluate.py"), f"ckpt_path={ckpt}", f"hydra.run.dir={out_dir}"]
-    cmd.append(f"report.dir={out_dir / 'report'}")
-    print("$", " ".join(cmd[1:]), flush=True)
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "stdout.log").write_text(proc.stdout + "\n" + proc.stderr)
-    if proc.returncode != 0:
-        sys.exit(f"evaluate.py failed ({proc.returncode}); see {out_dir / 'stdout.log'}\n{proc.stderr[-2000:]}")
-    return json.loads((out_dir / "report" / "metrics.json").read_text()), seconds
+from benchmarks.common import ROOT, add_paths, data_overrides, machine, run_script, run_train, write_record
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", choices=["fashion", "sample"], default="fashion")
     parser.add_argument("--epochs", type=int, default=50)
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "anomaly_retrieval")
+    add_paths(parser, "anomaly_retrieval", fashion=True)
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "anomaly_retrieval.json")
     args = parser.parse_args()
 
     experiment = "experiment=anomaly_fashion" if args.data == "fashion" else "experiment=anomaly_mnist"
     train_overrides = [
         experiment,
-        *data_overrides(args.data),
+        *data_overrides(args.data, args.fashion_dir),
         f"trainer.max_epochs={args.epochs}",
         "logger=csv",
         "callbacks.progress_bar=null",
     ]
     trained, train_seconds = run_train(train_overrides, args.out / "train")
     ckpt = args.out / "train" / "checkpoints" / "last.ckpt"
-    m, eval_seconds = run_evaluate(ckpt, args.out / "evaluate")
+    report = args.out / "evaluate" / "report"
+    eval_seconds = run_script("evaluate.py", [f"ckpt_path={ckpt}", f"report.dir={report}"], args.out / "evaluate")
+    m = json.loads((report / "metrics.json").read_text())
 
     k = int(m["pca/k"])
     held_out = ", ".join(str(c) for c in m["anomaly/classes"])
@@ -94,8 +78,7 @@ def main() -> None:
         "pca_k": k,
         "pca_clipped": m["pca/yardstick_clipped"] > 0,
     }
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(record, indent=2))
+    write_record(args.results, record)
     print(f"wrote {args.results}")
 
 

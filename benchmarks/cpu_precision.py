@@ -6,7 +6,7 @@ For each net, train.py runs as users run it with ``trainer=cpu`` and, per seed, 
 (``trainer.precision=32-true model.channels_last=false``) and once in bf16 autocast with the channels_last layout
 (``trainer.precision=bf16-mixed model.channels_last=true``), one run after the other:
   - conv_strided at 28x28: the embedded MNIST sample (3,600 train, 1,000 test images), 10 epochs, batch 128;
-  - conv_deep at 128x128x3: a generated Intel-layout tree of real JPEG scenes (tests/image_trees.py; --per-class
+  - conv_deep at 128x128x3: a generated Intel-layout tree of real JPEG scenes (aelab.data.synthetic; --per-class
     train and --test-per-class test images for each of the 6 classes), --deep-epochs epochs, batch 16.
 Training speed is images per second of the training epochs (epoch_times.json: training plus validation, so the
 validation images count too), the median over epochs after the first. Quality is the test MSE of the best checkpoint.
@@ -19,10 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 from pathlib import Path
 
-from benchmarks.common import ROOT, machine, run_train
+from aelab.data.synthetic import make_intel_tree
+from benchmarks.common import ROOT, add_paths, command, machine, run_train, write_record
 
 VARIANTS = {
     "fp32": ["trainer.precision=32-true", "model.channels_last=false"],
@@ -73,18 +73,15 @@ def main() -> None:
     parser.add_argument("--per-class", type=int, default=20, help="conv_deep: train images per class")
     parser.add_argument("--test-per-class", type=int, default=10, help="conv_deep: test images per class")
     parser.add_argument("--deep-epochs", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "cpu_precision")
+    add_paths(parser, "cpu_precision")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "cpu_precision.json")
     args = parser.parse_args()
-    record = {"command": " ".join(["python -m benchmarks.cpu_precision", *sys.argv[1:]]), "machine": machine()}
+    record = {"command": command(), "machine": machine()}
     if "conv_strided" in args.nets:
         overrides = ["model=conv_strided", "model.latent_dim=20", "data.source=sample", "data.download=false",
                      "trainer.max_epochs=10"]  # fmt: skip
         record["conv_strided 28x28"] = measure("conv_strided", overrides, 4000, args.seeds, args.out)
     if "conv_deep" in args.nets:
-        sys.path.insert(0, str(ROOT))
-        from tests.image_trees import make_intel_tree
-
         tree = args.out / f"intel_{args.per_class}_{args.test_per_class}"
         if not (tree / "seg_test").is_dir():
             make_intel_tree(tree, per_class=args.per_class, test_per_class=args.test_per_class, pred=0)
@@ -92,8 +89,7 @@ def main() -> None:
                      f"trainer.max_epochs={args.deep_epochs}", "data.batch_size=16"]  # fmt: skip
         train_images = 6 * args.per_class  # the validation split is carved from these: all are passed once per epoch
         record["conv_deep 128x128"] = measure("conv_deep", overrides, train_images, args.deep_seeds, args.out)
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(record, indent=2) + "\n")
+    write_record(args.results, record)
     print(json.dumps({k: v.get("choice", v) if isinstance(v, dict) else v for k, v in record.items()}, indent=2))
 
 

@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from benchmarks.common import ROOT, machine, run_train
+from benchmarks.common import ROOT, add_paths, machine, run_train, write_record
 
 KEYS = (
     "test/mse",
@@ -28,7 +28,7 @@ KEYS = (
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "default_run")
+    add_paths(parser, "default_run")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "default_run.json")
     args = parser.parse_args()
 
@@ -42,8 +42,7 @@ def main() -> None:
         "last lines": output[first : first + 4],
         **{key: m[key] for key in KEYS},
     }
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(record, indent=2))
+    write_record(args.results, record)
     print(json.dumps(record, indent=2))
 
 

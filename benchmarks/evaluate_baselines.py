@@ -12,32 +12,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-from benchmarks.common import ROOT, machine
+from benchmarks.common import ROOT, machine, run_script, write_record
 
 BASELINES = "[pca,kernel_pca,umap,tsne]"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run", type=Path, default=ROOT / "benchmarks" / "out" / "default_run")
+    parser.add_argument("--run", type=Path, default=ROOT / "outputs" / "benchmarks" / "default_run",
+                        help="the run folder of benchmarks.default_run (its --out)")  # fmt: skip
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "evaluate_baselines.json")
     args = parser.parse_args()
 
     ckpt = args.run / "checkpoints" / "last.ckpt"
     if not ckpt.is_file():
         sys.exit(f"{ckpt} is missing: run python -m benchmarks.default_run first")
-    cmd = ["evaluate.py", f"ckpt_path={ckpt}", f"report.baselines={BASELINES}", f"hydra.run.dir={args.run}/evaluate"]
-    started = time.perf_counter()
-    proc = subprocess.run([sys.executable, *cmd], cwd=ROOT, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    (args.run / "evaluate_stdout.log").write_text(proc.stdout + "\n" + proc.stderr)
-    if proc.returncode != 0:
-        sys.exit(f"evaluate.py failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    overrides = [f"ckpt_path={ckpt}", f"report.baselines={BASELINES}"]
+    seconds = run_script("evaluate.py", overrides, args.run / "evaluate")
     metrics = json.loads((args.run / "report" / "metrics.json").read_text())
     rows: dict[str, dict[str, float]] = {}  # method -> its scores (NaN where a score does not apply)
     for key, value in metrics.items():
@@ -45,7 +39,7 @@ def main() -> None:
             _, method, score = key.split("/")
             rows.setdefault(method, {})[score] = value
     record = {
-        "command": "python " + " ".join(cmd),
+        "command": " ".join(["python evaluate.py", *overrides, f"hydra.run.dir={args.run}/evaluate"]),
         "machine": machine(),
         "seconds": seconds,
         "report_seconds": metrics.get("report/seconds"),
@@ -53,7 +47,7 @@ def main() -> None:
         "rows": rows,
         "table": (args.run / "report" / "report.md").read_text().split("## Which reducer?")[1].split("![")[0],
     }
-    args.results.write_text(json.dumps(record, indent=2))
+    write_record(args.results, record)
     print(f"evaluate.py with {BASELINES}: {seconds:.0f} s on {record['machine']}")
     print(record["table"])
 

@@ -3,8 +3,8 @@
     python -m benchmarks.gpu_conv_deep --batch-size 64 --warmup 15 --steps 100 --repeats 3
 
 Isolates the model: synthetic uint8 images (a pool of --pool batches of 64 x 3 x 128 x 128) already on the GPU,
-so no data loading or host-to-device copy is timed. Each step is what the AutoEncoder's training step does in
-train.py: x.float().div_(255) (then channels_last when asked), model(x), MSE, zero_grad, backward, Adam step; bf16
+so no data loading or host-to-device copy is timed. Each step (benchmarks/bare_loop.py) is what the AutoEncoder's
+training step does in train.py: x.float().div_(255) (then channels_last when asked), model(x), MSE, zero_grad, backward, Adam step; bf16
 runs under torch.autocast(device_type="cuda", dtype=torch.bfloat16), as trainer.precision=bf16-mixed does, and
 compile compiles the encoder and decoder in place as model.compile=true does. The net comes from the Hydra config
 (model=conv_deep, Adam at the configured learning rate). cudnn.benchmark is on, as in conf/trainer/gpu.yaml; the
@@ -20,17 +20,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import torch
-import torch.nn.functional as F
-from hydra import compose, initialize_config_dir
 
-from aelab.instantiate import build
-from benchmarks.common import ROOT, machine
+from aelab.build import build
+from benchmarks.bare_loop import train_steps
+from benchmarks.common import command, compose, machine, write_record
 
 VARIANTS = {  # key: (label, bf16 autocast, channels_last, torch.compile)
     "fp32": ("fp32", False, False, False),
@@ -41,63 +40,39 @@ VARIANTS = {  # key: (label, bf16 autocast, channels_last, torch.compile)
 SEED_MINUTES = 90.0
 
 
-def build_model(image_size: int):
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose(
-            "train",
-            overrides=[
-                "paths.root_dir=.",
-                "paths.output_dir=.",
-                "model=conv_deep",
-                "data=intel",  # only its shape is read: model.input_shape is ${data.shape}
-                f"data.image_size={image_size}",
-            ],
-        )
-    return build(cfg.model), cfg.model.optimizer
-
-
 def measure(
     bf16: bool, channels_last: bool, compiled: bool, args: argparse.Namespace
 ) -> tuple[list[float], float, float]:
     """Images/s of each timed repeat, the peak GPU memory (GiB) and the seconds spent warming up."""
     torch.manual_seed(0)
     device = torch.device("cuda")
-    model, optimizer_cfg = build_model(args.image_size)
-    model = model.to(device)
+    # data=intel: only its shape is read (model.input_shape is ${data.shape})
+    cfg = compose(["model=conv_deep", "data=intel", f"data.image_size={args.image_size}"])
+    model = build(cfg.model).to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     if compiled:  # as AutoEncoder.configure_model does for model.compile=true
         model.encoder.compile()
         model.decoder.compile()
-    optimizer = build(optimizer_cfg)(params=model.parameters())
+    optimizer = build(cfg.model.optimizer)(params=model.parameters())
     model.train()
     shape = (args.pool, args.batch_size, 3, args.image_size, args.image_size)
     pool = torch.randint(0, 256, shape, dtype=torch.uint8, device=device)
     autocast = torch.autocast(device_type="cuda", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
 
-    def step(i: int) -> None:
-        x = pool[i % args.pool].float().div_(255.0)
-        if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with autocast:
-            loss = F.mse_loss(model(x), x)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+    def steps(n: int) -> None:  # the bare loop's steps over the pool's batches, timed between synchronisations
+        torch.cuda.synchronize()
+        train_steps(model, optimizer, (pool[i % args.pool] for i in range(n)), channels_last, autocast)
+        torch.cuda.synchronize()
 
     torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
-    for i in range(args.warmup):
-        step(i)
-    torch.cuda.synchronize()
+    steps(args.warmup)
     warmup_seconds = time.perf_counter() - start
     rates = []
     for _ in range(args.repeats):
-        torch.cuda.synchronize()
         start = time.perf_counter()
-        for i in range(args.steps):
-            step(i)
-        torch.cuda.synchronize()
+        steps(args.steps)
         rates.append(args.steps * args.batch_size / (time.perf_counter() - start))
     return rates, torch.cuda.max_memory_allocated() / 2**30, warmup_seconds
 
@@ -112,7 +87,7 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=8, help="distinct synthetic batches cycled through")
     parser.add_argument("--epochs", type=int, default=50, help="for the projection (seed 002: 50)")
     parser.add_argument("--train-images", type=int, default=14034, help="for the projection (seed 002: 14,034)")
-    parser.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
     parser.add_argument(
         "--only", nargs="+", choices=list(VARIANTS), default=list(VARIANTS), help="variants to run (default: all four)"
     )
@@ -135,7 +110,16 @@ def main() -> None:
         torch._dynamo.reset()  # drop compiled graphs and the memory of the previous variant
         torch.cuda.empty_cache()
 
-    per_epoch = args.train_images
+    figures = {
+        name: {
+            "images_per_s": rates,
+            "median_images_per_s": statistics.median(rates),
+            "peak_gib": peak,
+            "warmup_s": warmup_seconds,
+            "projected_minutes": args.epochs * args.train_images / statistics.median(rates) / 60,
+        }
+        for name, (rates, peak, warmup_seconds) in results.items()
+    }
     print(f"machine: {machine()}")
     print(
         f"batch {args.batch_size} x 3 x {args.image_size} x {args.image_size} uint8 on the GPU; {args.warmup} warm-up "
@@ -143,35 +127,23 @@ def main() -> None:
         f"cudnn.allow_tf32={torch.backends.cudnn.allow_tf32}"
     )
     print(
-        f"| variant | images/s (median; x first row) | images/s (best) | peak GiB | warm-up s | "
-        f"projected {args.epochs} epochs x {per_epoch:,} images (min) | "
-        f"speed-up vs the seed's ~{SEED_MINUTES:.0f} min |"
+        f"| variant | images/s (median; x first row) | images/s (best) | peak GiB | warm-up s | projected {args.epochs} "
+        f"epochs x {args.train_images:,} images (min) | speed-up vs the seed's ~{SEED_MINUTES:.0f} min |"
     )
     print("|---|---|---|---|---|---|---|")
-    base = None
-    for name, (rates, peak, warmup_seconds) in results.items():
-        rate = statistics.median(rates)
-        minutes = args.epochs * per_epoch / rate / 60
-        base = base or rate
+    base = next(iter(figures.values()), {}).get("median_images_per_s")
+    for name, f in figures.items():
         print(
-            f"| {name} | {rate:.0f} ({rate / base:.2f}x) | {max(rates):.0f} | {peak:.2f} | {warmup_seconds:.1f} | "
-            f"{minutes:.1f} | {SEED_MINUTES / minutes:.1f}x |"
+            f"| {name} | {f['median_images_per_s']:.0f} ({f['median_images_per_s'] / base:.2f}x) | "
+            f"{max(f['images_per_s']):.0f} | {f['peak_gib']:.2f} | {f['warmup_s']:.1f} | {f['projected_minutes']:.1f} | "
+            f"{SEED_MINUTES / f['projected_minutes']:.1f}x |"
         )
     print("projection: training steps only (no validation, data loading, checkpoints or the PCA yardstick)")
     if args.json:
-        figures = {
-            name: {
-                "images_per_s": rates,
-                "median_images_per_s": statistics.median(rates),
-                "peak_gib": peak,
-                "warmup_s": warmup_seconds,
-                "projected_minutes": args.epochs * per_epoch / statistics.median(rates) / 60,
-            }
-            for name, (rates, peak, warmup_seconds) in results.items()
-        }
-        settings = {**vars(args), "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32, "machine": machine()}
-        with open(args.json, "w") as f:
-            json.dump({"settings": settings, "variants": figures}, f, indent=2)
+        settings = {**vars(args), "json": str(args.json), "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32}
+        write_record(
+            args.json, {"command": command(), "settings": {**settings, "machine": machine()}, "variants": figures}
+        )
 
 
 if __name__ == "__main__":

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # The GPU sweep that chose the k=2 and k=64 presets (experiment=conv2_fashion, conv64_fashion) and measured what
 # penalty=neighbour_embedding does at k=2: 8 train.py runs at once on one H100 (16 CPU cores, 2 threads each), then
-# benchmarks/gpu_dr_score.py scores every last.ckpt. Run from the repository root on the GPU machine, with the
-# Fashion-MNIST IDX files in $FASHION and hydra-core/omegaconf on PYTHONPATH:
-#   FASHION=/path/to/fashion-mnist bash benchmarks/gpu_dr_sweep.sh 1 > sweep1_scores.jsonl   (then: ... 2 to 7)
+# benchmarks/gpu_dr_score.py scores every last.ckpt on the validation split (the committed scores and presets came
+# from its older version, which scored the test images). Run from the repository root on the GPU machine, with the
+# Fashion-MNIST IDX files in $FASHION (default: $AELAB_FASHION_DIR, else Debian's /usr/share/datasets/fashion-mnist)
+# and hydra-core/omegaconf on PYTHONPATH; run folders go to $OUT (default: outputs/benchmarks/gpu_dr_sweep):
+#   bash benchmarks/gpu_dr_sweep.sh 1 > sweep1_scores.jsonl   (then: ... 2 to 7)
 # Scores: benchmarks/results/gpu_dr_sweep/sweep<N>_scores.jsonl; results.md says what they show.
 set -u
 SWEEP=${1:-2}
+FASHION=${FASHION:-${AELAB_FASHION_DIR:-/usr/share/datasets/fashion-mnist}}
+OUT=${OUT:-outputs/benchmarks/gpu_dr_sweep}
 export PYTHONPATH=$PWD/src:${PYTHONPATH:-} PYTHONUNBUFFERED=1 WANDB_MODE=offline OMP_NUM_THREADS=2 MKL_NUM_THREADS=2
 C="data=fashion_mnist data.data_dir=$FASHION logger=csv trainer=gpu callbacks.reconstructions=null"
 C="$C callbacks.latent_averages=null callbacks.latent_probe.every_n_epochs=1000 model=conv_strided"
@@ -17,8 +21,8 @@ K64="model.latent_dim=64 data.batch_size=256"
 NB="penalty=neighbour_embedding data.neighbours=15"
 B="$K2 data.batch_size=64 model.encoder.activation=gelu model.decoder.activation=gelu"  # sweep 4's s4: sweeps 5-7 start here
 W=model.penalties.neighbour_embedding.weight
-run() { n=$1; shift; timeout -k 5 ${RUN_SECONDS:-290} python3 train.py hydra.run.dir=/tmp/sw/$n $C "$COS" "$@" > /tmp/sw/$n.log 2>&1; }
-mkdir -p /tmp/sw
+run() { n=$1; shift; timeout -k 5 ${RUN_SECONDS:-290} python3 train.py hydra.run.dir=$OUT/$n $C "$COS" "$@" > $OUT/$n.log 2>&1; }
+mkdir -p $OUT
 if [ "$SWEEP" = 3 ]; then  # 30 epochs each: cheap levers at k=64 (same CPU cost per epoch) and batch 128 at k=2
   E=trainer.max_epochs=30; ACT="model.encoder.activation=gelu model.decoder.activation=gelu"
   run p0 $K64 $E data.batch_size=128 &
@@ -86,4 +90,4 @@ else
   run m3 $K64 trainer.max_epochs=30 model.decoder.channels=[96,32] model.decoder.feature_channels=96 &
 fi
 wait
-python3 benchmarks/gpu_dr_score.py "$FASHION" /tmp/sw/*/checkpoints/last.ckpt
+python3 -m benchmarks.gpu_dr_score --fashion-dir "$FASHION" $OUT/*/checkpoints/last.ckpt

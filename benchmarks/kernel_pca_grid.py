@@ -18,7 +18,7 @@ from pathlib import Path
 from sklearn.decomposition import KernelPCA
 
 from aelab.data.idx import read_idx
-from benchmarks.common import DEBIAN_FASHION, ROOT, machine
+from benchmarks.common import ROOT, add_paths, fashion_dir, machine, write_record
 
 GAMMAS = [None, 0.01, 0.03]  # None: scikit-learn's 1 / n_features
 ALPHAS = [1e-3, 1e-2, 1e-1]
@@ -26,10 +26,10 @@ ALPHAS = [1e-3, 1e-2, 1e-1]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fashion-dir", type=Path, default=DEBIAN_FASHION)
+    add_paths(parser, fashion=True)
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "kernel_pca_grid.json")
     args = parser.parse_args()
-    images = read_idx(args.fashion_dir / "train-images-idx3-ubyte.gz").reshape(-1, 784)[:7000] / 255.0
+    images = read_idx(fashion_dir(args.fashion_dir) / "train-images-idx3-ubyte.gz").reshape(-1, 784)[:7000] / 255.0
     fit, held_out = images[:5000], images[5000:]
     rows = []
     for k in (2, 64):
@@ -45,7 +45,7 @@ def main() -> None:
                 rows.append({"k": k, "gamma": gamma, "alpha": alpha, "held_out_mse": mse,
                              "seconds": time.perf_counter() - started})  # fmt: skip
                 print(json.dumps(rows[-1]), flush=True)
-    args.results.write_text(json.dumps({"machine": machine(), "rows": rows}, indent=2))
+    write_record(args.results, {"machine": machine(), "rows": rows})
 
 
 if __name__ == "__main__":

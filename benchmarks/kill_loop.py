@@ -23,7 +23,7 @@ import torch
 
 from aelab.checkpoints import digest_path, file_sha256, save_with_digest, verify_checkpoint_file
 from aelab.errors import CheckpointError
-from benchmarks.common import ROOT, machine
+from benchmarks.common import ROOT, machine, write_record
 
 
 def recorded(digest: Path) -> str | None:
@@ -82,8 +82,7 @@ def main() -> None:
         **counts,
         "refused_examples": refused[:5],
     }
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(record, indent=2) + "\n")
+    write_record(args.results, record)
     print(json.dumps(record, indent=2))
     if counts["refused"]:
         raise SystemExit(f"{counts['refused']} whole checkpoints refused")

@@ -9,7 +9,7 @@ beside it. ``--seeds N`` reruns a variant with ``seed=0..N-1`` (from ``--first-s
 initial weights and the shuffling change. A run whose results.json exists is not rerun (pass --force), so an
 interrupted table resumes where it stopped. Nonlinear AEs are compared with PCA clipped to [0, 1] (the stronger
 yardstick), the linear AE with classic PCA. Writes one small JSON per variant (every seed's figures, mean and std)
-to ``--results`` (committed: benchmarks/results/quality/) and the markdown table to ``<results>/table.md``.
+to ``--results`` (committed: benchmarks/results/quality/); ``python -m benchmarks.render`` writes results.md's tables from them.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import statistics
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from benchmarks.common import DEBIAN_FASHION, ROOT, data_overrides, machine, run_train
+from benchmarks.common import ROOT, add_paths, data_overrides, machine, run_train, write_record
 
 K = 32  # the common code size, where the net allows it
 DENSE_K = [f"model.latent_dim={K}"]
@@ -37,103 +37,73 @@ LONG_PANELS_OFF = [
 ]
 LONG_DEEP_DENSE = ["experiment=deep_dense_fashion", *LONG_PANELS_OFF]
 
-# name -> (train.py overrides, epochs (None: the preset's), note)
-VARIANTS: dict[str, tuple[list[str], int | None, str]] = {
+# The steps of the sweep that led to fashion_k64 and fashion_k2 (their figures stay in results/quality/): the presets
+# with the settings they had then. The variant names are the presets' names at the time.
+RELU = "model.encoder.activation=relu model.decoder.activation=relu"
+K64_RELU_B128 = f"{RELU} data.batch_size=128 model.optimizer.lr=0.001 trainer.max_epochs=45"
+K2_FUNNEL256 = "model.encoder.dense_dims=[256] model.decoder.dense_dims=[256]"
+K2_RELU_B512 = f"{RELU} data.batch_size=512 {K2_FUNNEL256}"
+
+Variant = tuple[list[str], int | None, str]  # train.py overrides, epochs (None: the preset's), note
+
+
+def preset(overrides: str, what: str) -> Variant:
+    """A long run of an experiment preset, panels off; its note names the overrides."""
+    return [*LONG_PANELS_OFF, *overrides.split()], None, f"{what} (`{overrides}`)"
+
+
+def dense(extra: str, note: str, model: str = "model=dense", epochs: int = 20) -> Variant:
+    """A net at k=32 with Adam's cosine decay (seed 000's dense net unless ``model`` says otherwise), plus ``extra``."""
+    return [model, *DENSE_K, *ADAM_COSINE, *extra.split()], epochs, note
+
+
+VARIANTS: dict[str, Variant] = {
     "seed_dense": (["experiment=seed_dense_mnist"], None, "seed 000's 784-100-20-100-784, RMSprop, cosine decay"),
-    "linear": (["model=linear", *DENSE_K, *ADAM_COSINE], 15, "784-32-784, no activations"),
-    "dense": (["model=dense", *DENSE_K, *ADAM_COSINE], 20, "seed 000's 784-100-k-100-784"),
+    "linear": dense("", "784-32-784, no activations", "model=linear", 15),
+    "dense": dense("", "seed 000's 784-100-k-100-784"),
     "undercomplete": (["model=undercomplete", *DENSE_K], 20, "seed 001's 784-32-784, BCE, Adadelta"),
     "deep_dense_fashion": (LONG_DEEP_DENSE, None, "784-1000-500-250-30, the preset (`experiment=deep_dense_fashion`)"),
-    "conv64_fashion": (
-        [*LONG_PANELS_OFF, "experiment=conv64_fashion"],
-        None,
-        "the k=64 preset (`experiment=conv64_fashion`)",
+    "conv64_fashion": preset(f"experiment=fashion_k64 {K64_RELU_B128}", "the k=64 preset's first form"),
+    "conv64_fashion_60ep": preset(f"experiment=fashion_k64 {K64_RELU_B128} trainer.max_epochs=60", "... 60 epochs"),
+    "conv64_fashion_wide_decoder": preset(
+        f"experiment=fashion_k64 {K64_RELU_B128} model.decoder.channels=[96,32] model.decoder.feature_channels=96",
+        "the k=64 preset's first form with a 96-32 decoder",
     ),
-    "conv64_fashion_60ep": (
-        [*LONG_PANELS_OFF, "experiment=conv64_fashion_60ep"],
-        None,
-        "the k=64 preset trained 60 epochs (`experiment=conv64_fashion_60ep`)",
+    "conv64_fashion_gelu_b64": preset(
+        "experiment=fashion_k64", "the k=64 preset: GELU, batch 64, Adam 2e-3, 35 epochs"
     ),
-    "conv64_fashion_wide_decoder": (
-        [*LONG_PANELS_OFF, "experiment=conv64_fashion_wide_decoder"],
-        None,
-        "the k=64 preset with a 96-32 decoder (`experiment=conv64_fashion_wide_decoder`)",
+    "conv16_fashion": preset(f"experiment=fashion_k64 {K64_RELU_B128} model.latent_dim=16", "... at k=16"),
+    "conv2_fashion": preset(f"experiment=fashion_k2 {K2_RELU_B512}", "the k=2 preset's first form"),
+    "conv2_fashion_gelu_b64": preset(
+        f"experiment=fashion_k2 {K2_FUNNEL256} trainer.max_epochs=45", "the k=2 preset with a 256 funnel, 45 epochs"
     ),
-    "conv64_fashion_gelu_b64": (
-        [*LONG_PANELS_OFF, "experiment=conv64_fashion_gelu_b64"],
-        None,
-        "the k=64 preset with GELU, batch 64, Adam 2e-3, 35 epochs (`experiment=conv64_fashion_gelu_b64`)",
-    ),
-    "conv16_fashion": (
-        [*LONG_PANELS_OFF, "experiment=conv64_fashion", "model.latent_dim=16"],
-        None,
-        "the k=64 preset at k=16 (`experiment=conv64_fashion model.latent_dim=16`)",
-    ),
-    "conv2_fashion": (
-        [*LONG_PANELS_OFF, "experiment=conv2_fashion"],
-        None,
-        "the k=2 preset (`experiment=conv2_fashion`)",
-    ),
-    "conv2_fashion_gelu_b64": (
-        [*LONG_PANELS_OFF, "experiment=conv2_fashion_gelu_b64"],
-        None,
-        "the k=2 preset with GELU, batch 64, 45 epochs (`experiment=conv2_fashion_gelu_b64`)",
-    ),
-    "conv2_fashion_funnel1024": (
-        [*LONG_PANELS_OFF, "experiment=conv2_fashion_funnel1024"],
-        None,
-        "the k=2 preset with a 1024-256 dense funnel each side, 30 epochs (`experiment=conv2_fashion_funnel1024`)",
-    ),
+    "conv2_fashion_funnel1024": preset("experiment=fashion_k2", "the k=2 preset: a 1024-256 funnel each side"),
     "deep_dense_flip": ([*LONG_DEEP_DENSE, "data.augment.max_shift=0"], None, "the preset without shifts"),
     "deep_dense_noaug": (
         [*LONG_DEEP_DENSE, "data.augment.max_shift=0", "data.augment.hflip=0.0"],
         None,
         "the preset without flips and shifts",
     ),
-    "denoising": (
-        ["model=dense", *DENSE_K, *ADAM_COSINE, "noise=gaussian", "model.noise.factor=0.1"],
-        20,
-        "dense + Gaussian noise 0.1 (seed 003)",
+    "denoising": dense("noise=gaussian model.noise.factor=0.1", "dense + Gaussian noise 0.1 (seed 003)"),
+    "sparse_l1": dense("penalty=l1 model.penalties.l1.weight=1e-4", "dense + L1 activity 1e-4"),
+    "sparse_kl": dense(
+        "penalty=kl_sparsity model.encoder.latent_activation=sigmoid", "dense, sigmoid code, KL to rho=0.05"
     ),
-    "sparse_l1": (
-        ["model=dense", *DENSE_K, *ADAM_COSINE, "penalty=l1", "model.penalties.l1.weight=1e-4"],
-        20,
-        "dense + L1 activity 1e-4",
-    ),
-    "sparse_kl": (
-        ["model=dense", *DENSE_K, *ADAM_COSINE, "penalty=kl_sparsity", "model.encoder.latent_activation=sigmoid"],
-        20,
-        "dense, sigmoid code, KL to rho=0.05",
-    ),
-    "k_sparse": (
-        ["model=dense", *DENSE_K, *ADAM_COSINE, "penalty=ksparse", "model.code_transform.k=10"],
-        20,
-        "dense, top 10 of 32 units kept",
-    ),
-    "contractive": (
-        [
-            "model=dense",
-            *DENSE_K,
-            *ADAM_COSINE,
-            "model.encoder.hidden_dims=[]",
-            "model.encoder.latent_activation=sigmoid",
-            "penalty=contractive",
-            "model.penalties.contractive.weight=1e-4",
-        ],
-        20,
+    "k_sparse": dense("penalty=ksparse model.code_transform.k=10", "dense, top 10 of 32 units kept"),
+    "contractive": dense(
+        "model.encoder.hidden_dims=[] model.encoder.latent_activation=sigmoid penalty=contractive "
+        "model.penalties.contractive.weight=1e-4",
         "784-32 sigmoid encoder, closed-form CAE",
     ),
-    "l2_code": (
-        ["model=dense", *DENSE_K, *ADAM_COSINE, "penalty=l2_code", "model.penalties.l2.weight=1e-4"],
-        20,
-        "dense + L2 on the code layer (seed 003)",
-    ),
+    "l2_code": dense("penalty=l2_code model.penalties.l2.weight=1e-4", "dense + L2 on the code layer (seed 003)"),
     "conv": (["model=conv", "model/optimizer=adam", *ADAM_COSINE], 8, "seed 000's conv, 4x4x4=64 code"),
-    "conv_strided": (["model=conv_strided", *DENSE_K, *ADAM_COSINE], 6, "seed 004's strided conv"),
-    "vae": (["model=vae", *DENSE_K, *ADAM_COSINE], 20, "dense VAE, codes = posterior means"),
-    "vae_conv": (["model=vae_conv", *DENSE_K, *ADAM_COSINE], 5, "strided conv VAE"),
+    "conv_strided": dense("", "seed 004's strided conv", "model=conv_strided", 6),
+    "vae": dense("", "dense VAE, codes = posterior means", "model=vae"),
+    "vae_conv": dense("", "strided conv VAE", "model=vae_conv", 5),
 }
-NOT_RUN = {"conv_deep": "needs image sides divisible by 16 (28x28 is not); it is the Intel model"}
+NOT_RUN = {
+    "conv_deep": "needs image sides that are multiples of 8 from 16 up and a code on its grid; it is the Intel model"
+}
 # what each run contributes to its variant's JSON: name -> results.json key
 FIGURES = {
     "test_mse": "test/mse",
@@ -174,8 +144,9 @@ def run_once(name: str, seed: int, args: argparse.Namespace) -> dict:
             "median_epoch_seconds": statistics.median(times),
             "epochs": len(times),
             "machine": machine(),
+            "threads": args.threads or None,  # --threads: the run's OMP_NUM_THREADS (provenance has this process's)
         }
-        record_file.write_text(json.dumps(record, indent=2))
+        record = json.loads(write_record(record_file, record).read_text())
     figures = {key: m.get(metric, float("nan")) for key, metric in FIGURES.items()}
     yardstick = "clipped" if m.get("pca/yardstick_clipped", 0.0) > 0 else "classic"
     return {"seed": seed, "k": int(m["pca/k"]), "yardstick": yardstick, **figures, **record}
@@ -192,33 +163,10 @@ def summarise(name: str, runs: list[dict]) -> dict:
             "machines": machines, "mean": mean, "std": std, "runs": runs}  # fmt: skip
 
 
-def short_machine(machine: str) -> str:
-    """'H100' or '2 CPU cores' out of benchmarks.common.machine()'s description."""
-    cores, _, rest = machine.partition(" (")
-    gpu = rest.split(", ")[1] if ", " in rest else "no GPU"
-    return cores if gpu == "no GPU" else gpu.replace("NVIDIA ", "")
-
-
-def pm(summary: dict, key: str, fmt: str) -> str:
-    mean, std = summary["mean"][key], summary["std"][key]
-    return f"{mean:{fmt}} ± {std:{fmt}}" if summary["seeds"] > 1 else f"{mean:{fmt}}"
-
-
-def row(s: dict) -> str:
-    pca_key = "pca_clipped_test_mse" if s["yardstick"] == "clipped" else "pca_test_mse"
-    return (
-        f"| {s['variant']} | {s['k']} | {s['seeds']} | {pm(s, 'test_mse', '.5f')} | {s['mean'][pca_key]:.5f} "
-        f"({s['yardstick']}) | **{pm(s, 'ae_over_pca', '.3f')}** | {pm(s, 'ae_probe_acc', '.3f')} | "
-        f"{s['mean']['pca_probe_acc']:.3f} | {s['mean']['minutes']:.1f} | "
-        f"{' + '.join(short_machine(m) for m in s['machines'])} | {s['note']} |"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", choices=["fashion", "sample"], default="fashion")
     parser.add_argument("--only", nargs="*", choices=sorted(VARIANTS), help="run these variants only")
-    parser.add_argument("--fashion-dir", type=Path, default=DEBIAN_FASHION, help="the Fashion-MNIST IDX files")
     parser.add_argument("--seeds", type=int, default=1, help="run each variant with N seeds: --first-seed, ...")
     parser.add_argument("--first-seed", type=int, default=0, help="the first seed of --seeds")
     parser.add_argument("--seed-list", type=int, nargs="*", help="exactly these seeds (instead of --seeds)")
@@ -227,9 +175,8 @@ def main() -> None:
     parser.add_argument("--set", nargs="*", default=[], help="extra train.py overrides for every run")
     parser.add_argument("--epochs-scale", type=float, default=1.0, help="multiply every variant's epochs")
     parser.add_argument("--force", action="store_true", help="rerun variants that already have results")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "quality", help="run folders")
+    add_paths(parser, "quality", fashion=True)
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "quality")
-    parser.add_argument("--table", default="table.md", help="name of the markdown table written into --results")
     args = parser.parse_args()
 
     names = args.only or list(VARIANTS)
@@ -240,31 +187,9 @@ def main() -> None:
     args.results.mkdir(parents=True, exist_ok=True)
     summaries = [summarise(name, [done[(name, seed)] for seed in seeds]) for name in names]
     for summary in summaries:
-        (args.results / f"{summary['variant']}.json").write_text(json.dumps(summary, indent=2))
-    rows = [row(summary) for summary in summaries]
-    machines = sorted({run["machine"] for run in done.values()})
-    table = [
-        *(f"machine: {m}" for m in machines),
-        "",
-        "| variant | k | seeds | AE test MSE | PCA test MSE (yardstick) | AE / PCA | AE probe acc | PCA probe acc "
-        "| minutes per run | machine | what |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-        *rows,
-        *(f"| {name} | - | - | - | - | - | - | - | - | - | not run: {why} |" for name, why in NOT_RUN.items()),
-    ]
-    pca_by_k = {s["k"]: s["mean"] for s in summaries}  # PCA depends only on k and the (fixed) split
-    table += [
-        "",
-        "| k | classic PCA test MSE | clipped PCA test MSE | clipped / classic |",
-        "|---|---|---|---|",
-        *(
-            f"| {k} | {m['pca_test_mse']:.5f} | {m['pca_clipped_test_mse']:.5f} | "
-            f"{m['pca_clipped_test_mse'] / m['pca_test_mse']:.3f} |"
-            for k, m in sorted(pca_by_k.items())
-        ),
-    ]
-    (args.results / args.table).write_text("\n".join(table) + "\n")
-    print("\n".join(table))
+        write_record(args.results / f"{summary['variant']}.json", summary)
+    print(f"wrote {len(summaries)} records to {args.results}; the tables of results.md come from them: "
+          "python -m benchmarks.render")  # fmt: skip
 
 
 if __name__ == "__main__":

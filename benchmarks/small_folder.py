@@ -2,7 +2,7 @@
 
     python -m benchmarks.small_folder                # 4 variants x 2 seeds, about 5 minutes on 2 cores
 
-A user's own folder is often a few hundred images. This writes 300 real JPEG scenes of 4 classes (tests/image_trees.py:
+A user's own folder is often a few hundred images. This writes 300 real JPEG scenes of 4 classes (aelab.data.synthetic:
 smooth class-coloured scenes with a horizon and noise, 150x150) under --out once, and trains conv_strided at 64x64
 with a 32-dim code on them through train.py (``data=image_folder``: 20% test, 10% of the rest validation, so
 216 / 24 / 60 images), logger=csv, per seed:
@@ -19,12 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import ROOT, machine, run_train
+from aelab.data.synthetic import CLASSES, write_split
+from benchmarks.common import ROOT, add_paths, command, machine, run_train, write_record
 
 EARLY = ["trainer.max_epochs=100", "callbacks.early_stopping.patience=10"]
 AUGMENT = ["data.augment.hflip=0.5", "data.augment.max_shift=4"]
@@ -40,18 +40,15 @@ VARIANTS = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "small_folder")
+    add_paths(parser, "small_folder")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "small_folder.json")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
-    from tests.image_trees import CLASSES, write_split
-
     folder = args.out / "photos"
     if not folder.is_dir():
         write_split(folder, per_class=75, rng=np.random.default_rng(0), classes=CLASSES[:4])
     base = ["data=image_folder", f"data.root={folder}", "data.image_size=64", f"data.cache_dir={args.out / 'cache'}",
             "model=conv_strided", "model.latent_dim=32", "logger=csv"]  # fmt: skip
-    record: dict = {"command": " ".join(["python -m benchmarks.small_folder", *sys.argv[1:]]), "machine": machine()}
+    record: dict = {"command": command(), "machine": machine()}
     for name, extra in VARIANTS.items():
         runs = []
         for seed in args.seeds:
@@ -67,8 +64,7 @@ def main() -> None:
             "ae/pca test MSE (mean)": statistics.mean(r["ae/pca test MSE"] for r in runs),
             "probe - pca probe (mean)": statistics.mean(r["probe"] - r["pca probe"] for r in runs),
         }
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(record, indent=2) + "\n")
+    write_record(args.results, record)
     for name in VARIANTS:
         print(f"{name:16s} AE/PCA {record[name]['ae/pca test MSE (mean)']:.3f}  "
               f"probe - PCA probe {record[name]['probe - pca probe (mean)']:+.3f}")  # fmt: skip

@@ -6,7 +6,7 @@ All in one process, on the 54,000 Fashion-MNIST training and 6,000 validation im
 the model built from `experiment=seed_dense_mnist` (784-100-20-100-784, RMSprop, batch 128). Training-only epochs
 (no validation, no logger, no checkpoints), seconds per epoch, median over --rounds rounds of 2 epochs each (the
 first epoch of each fit is dropped):
-  - bare loop: the loop a user writes, over the same loader;
+  - bare loop: benchmarks/bare_loop.py, the loop a user writes, over the same loader;
   - Lightning, automatic optimization: the module forced onto Lightning's closure loop, one batch at a time;
   - Lightning, own steps: the module's manual-optimization steps, one batch at a time;
   - Lightning, own steps in groups of 8: data.group_batches=8 (the default);
@@ -23,18 +23,17 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
 import warnings
 from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-from hydra import compose, initialize_config_dir
 
-from aelab.instantiate import build
+from aelab.build import build
 from aelab.models.metrics import image_metrics
-from benchmarks.common import ROOT, machine
+from benchmarks.bare_loop import timed_epochs
+from benchmarks.common import ROOT, add_paths, command, compose, fashion_dir, machine, write_record
 
 warnings.filterwarnings("ignore")
 
@@ -70,17 +69,8 @@ def bare_epochs(cfg, datamodule) -> list[float]:
     model = build(cfg.model)
     optimizer = model.configure_optimizers()["optimizer"]
     datamodule.group_batches = 1
-    seconds = []
-    for _ in range(2):
-        start = time.perf_counter()
-        for x, _ in datamodule.train_dataloader():
-            x = x.float().div_(255)
-            loss = torch.nn.functional.mse_loss(model(x), x)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        seconds.append(time.perf_counter() - start)
-    return seconds[1:]
+    wall, _ = timed_epochs(model, optimizer, lambda: (x for x, _ in datamodule.train_dataloader()), 2)
+    return wall[1:]
 
 
 def metric_seconds(datamodule, torchmetrics_ssim: bool) -> float:
@@ -107,28 +97,23 @@ def probe_microseconds() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fashion-dir", type=Path, default=Path("/usr/share/datasets/fashion-mnist"))
+    add_paths(parser, "where_time_goes", fashion=True)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "where_time_goes.json")
     args = parser.parse_args()
-    overrides = ["experiment=seed_dense_mnist", "data=fashion_mnist", f"data.data_dir={args.fashion_dir}",
-                 "paths.root_dir=.", "paths.output_dir=benchmarks/out/where_time_goes"]  # fmt: skip
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose("train", overrides=overrides)
+    cfg = compose(["experiment=seed_dense_mnist", "data=fashion_mnist", f"data.data_dir={fashion_dir(args.fashion_dir)}",
+                   f"paths.output_dir={args.out}"])  # fmt: skip
     datamodule = build(cfg.data)
     datamodule.setup("fit")
     with_nvml = probe_microseconds()  # Lightning, imported above, set PYTORCH_NVML_BASED_CUDA_CHECK=1
     os.environ.pop("PYTORCH_NVML_BASED_CUDA_CHECK", None)
     without_nvml = probe_microseconds()
-    rows = {
-        "bare loop": lambda: bare_epochs(cfg, datamodule),
-        "Lightning, automatic optimization": lambda: lightning_epochs(cfg, datamodule, True, 1, 0),
-        "Lightning, own steps": lambda: lightning_epochs(cfg, datamodule, False, 1, 0),
-        "Lightning, own steps in groups of 8": lambda: lightning_epochs(cfg, datamodule, False, 8, 0),
-        "Lightning, automatic optimization, 14 callbacks": lambda: lightning_epochs(cfg, datamodule, True, 1, 14),
-        "Lightning, own steps, 14 callbacks": lambda: lightning_epochs(cfg, datamodule, False, 1, 14),
-        "Lightning, own steps in groups of 8, 14 callbacks": lambda: lightning_epochs(cfg, datamodule, False, 8, 14),
-    }
+    rows = {"bare loop": lambda: bare_epochs(cfg, datamodule)}
+    for callbacks in (0, 14):  # the default run has 14 callbacks
+        for name, automatic, group in (("automatic optimization", True, 1), ("own steps", False, 1),
+                                       ("own steps in groups of 8", False, 8)):  # fmt: skip
+            label = f"Lightning, {name}" + (f", {callbacks} callbacks" if callbacks else "")
+            rows[label] = lambda a=automatic, g=group, c=callbacks: lightning_epochs(cfg, datamodule, a, g, c)
     seconds: dict[str, list[float]] = {name: [] for name in rows}
     for number in range(args.rounds):  # the rows alternate, so a slow spell hits them alike
         for name, run in rows.items():
@@ -137,7 +122,7 @@ def main() -> None:
     median = {name: statistics.median(s) for name, s in seconds.items()}
     steps = len(datamodule.splits["train"]) // 128 + 1
     record = {
-        "command": " ".join(["python -m benchmarks.where_time_goes", *sys.argv[1:]]),
+        "command": command(),
         "machine": machine(),
         "training seconds per epoch (median)": median,
         "over the bare loop": {name: value / median["bare loop"] for name, value in median.items()},
@@ -152,8 +137,7 @@ def main() -> None:
         },
         "all seconds": seconds,
     }
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(record, indent=2) + "\n")
+    write_record(args.results, record)
     print(json.dumps({k: v for k, v in record.items() if k != "all seconds"}, indent=2))
 
 

@@ -8,8 +8,8 @@ import torch
 
 from aelab.build import build
 from aelab.data.augment import BatchAugment, build_augment
+from aelab.data.synthetic import make_intel_tree
 from aelab.pipeline import train
-from tests.image_trees import make_intel_tree
 
 
 def test_hflip_of_one_mirrors_every_image_and_off_builds_nothing():

@@ -69,7 +69,7 @@ def test_bad_input_exits_with_the_message_not_a_traceback_wall(tmp_path):
 
 def test_headline_command_on_intel_scenes(tmp_path):
     """python train.py model=conv_deep data=intel data.root=<scene tree> trainer.max_epochs=1 at 128x128x3."""
-    from tests.image_trees import make_intel_tree
+    from aelab.data.synthetic import make_intel_tree
 
     root = make_intel_tree(tmp_path / "intel", per_class=3, test_per_class=1)
     result = run(

@@ -12,8 +12,8 @@ import pytest
 import aelab
 from aelab.data.mnist import MNISTDataModule
 from aelab.data.splits import seeded_subset
+from aelab.data.synthetic import write_split
 from aelab.pipeline import train
-from tests.image_trees import write_split
 
 
 def test_test_codes_go_to_a_csv_and_to_a_wandb_table(make_config):

@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from aelab.build import build
+from aelab.data.synthetic import make_intel_tree
 from aelab.errors import ShapeMismatchError
 from aelab.models.metrics import RoundedAccuracy
 from aelab.nets.conv_deep import DeepConvDecoder, DeepConvEncoder
 from aelab.pipeline import train
-from tests.image_trees import make_intel_tree
 
 
 def n_params(module: torch.nn.Module) -> int:

@@ -17,11 +17,11 @@ import pytest
 from aelab.baselines.pca import ae_vs_pca_line, compare_with_pca
 from aelab.data.folders import ImageFolderDataModule
 from aelab.data.idx import read_idx
+from aelab.data.synthetic import write_split
 from aelab.errors import DataChangedError, NotWritableError
 from aelab.pipeline import evaluate, train
 from aelab.pipeline.evaluation import output_folders
 from tests.conftest import ROOT, write_idx_set
-from tests.image_trees import write_split
 
 SMALL = [
     "model=dense",

@@ -17,10 +17,10 @@ import torch
 import aelab
 from aelab.build import build
 from aelab.checkpoints import load_checkpoint, load_model, stored_data_config
+from aelab.data.synthetic import make_intel_tree
 from aelab.data.tensor_data import to_unit_float
 from aelab.pipeline import train
 from tests.conftest import FAST, ROOT, compose_config
-from tests.image_trees import make_intel_tree
 
 SIZE = 16
 

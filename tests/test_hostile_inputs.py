@@ -22,8 +22,8 @@ from aelab.data.decode import decode_file, decode_image
 from aelab.data.folders import ImageFolderDataModule
 from aelab.data.image_cache import HOST, load_or_build
 from aelab.data.preprocessing import Preprocessing, images_from_files
+from aelab.data.synthetic import scene, write_split
 from aelab.reducer import AutoEncoderReducer
-from tests.image_trees import scene, write_split
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:

@@ -17,8 +17,8 @@ import torch
 from aelab.data.decode import decode_image
 from aelab.data.folders import ImageFolderDataModule, IntelDataModule
 from aelab.data.image_cache import load_or_build
+from aelab.data.synthetic import CLASSES, make_intel_tree, write_split
 from aelab.errors import DataNotFoundError
-from tests.image_trees import CLASSES, make_intel_tree, write_split
 
 PER_CLASS, TEST_PER_CLASS = 6, 3
 TRAIN_FILES = 6 * (PER_CLASS + 3)  # jpgs + gray/rgba/16-bit pngs per class; the 3 broken files are skipped

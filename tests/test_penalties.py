@@ -10,6 +10,7 @@ from hydra.errors import MissingConfigException
 
 from aelab.build import build
 from aelab.data.mnist import load_embedded_sample
+from aelab.data.synthetic import make_intel_tree
 from aelab.models.autoencoder import AutoEncoder
 from aelab.models.code_transforms import KSparse
 from aelab.models.penalties.contractive import Contractive, closed_form_frobenius, exact_frobenius, projected_frobenius
@@ -17,7 +18,6 @@ from aelab.models.penalties.sparsity import KLSparsity, L1Activity
 from aelab.nets.conv import ConvEncoder
 from aelab.nets.mlp import MLPEncoder
 from aelab.pipeline import train
-from tests.image_trees import make_intel_tree
 
 SIGMOID_CODE = "model.encoder.latent_activation=sigmoid"
 

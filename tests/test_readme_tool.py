@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from aelab.data.synthetic import write_split
 from tests.conftest import ROOT
-from tests.image_trees import write_split
 
 
 def section_blocks(language: str) -> list[str]:

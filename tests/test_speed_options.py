@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from aelab.build import build
+from aelab.data.synthetic import make_intel_tree
 from aelab.pipeline import train
-from tests.image_trees import make_intel_tree
 
 
 def test_channels_last_gives_the_same_outputs(make_config):

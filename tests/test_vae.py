@@ -12,6 +12,7 @@ import torch
 
 from aelab.build import build
 from aelab.data.mnist import load_embedded_sample
+from aelab.data.synthetic import make_intel_tree
 from aelab.errors import CheckpointError
 from aelab.models.autoencoder import AutoEncoder
 from aelab.models.metrics import bce_loss
@@ -19,7 +20,6 @@ from aelab.models.vae import VAE
 from aelab.nets.gaussian import DiagonalGaussian
 from aelab.pipeline import evaluate, train
 from tests.conftest import FAST, compose_config
-from tests.image_trees import make_intel_tree
 
 LOGGED_EVERY_STEP = "trainer.log_every_n_steps=1"
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from aelab.build import build
+from aelab.data.synthetic import make_intel_tree
 from aelab.nets.conv_strided import StridedConvDecoder, StridedConvEncoder
 from aelab.pipeline import train
-from tests.image_trees import make_intel_tree
 
 
 def n_params(module: torch.nn.Module) -> int:

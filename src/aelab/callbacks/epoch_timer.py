@@ -1,6 +1,6 @@
 """Seconds per epoch (training plus validation), wall-clock and CPU, logged and written to epoch_times.json.
 
-Used by benchmarks/speed_dense.py to compare train.py with a plain PyTorch loop, and handy on its own.
+Read by benchmarks (quality.py, cpu_precision.py, small_folder.py) and the report's fit times, and handy on its own.
 """
 
 from __future__ import annotations

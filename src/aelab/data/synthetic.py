@@ -1,11 +1,17 @@
-"""Small trees of real image files in the Kaggle Intel layout (and ImageFolder layouts) for tests.
+"""Real image files of known content, made on the spot: trees of JPEG and PNG scenes in the Kaggle Intel layout and
+in ImageFolder layouts.
 
-The files are real JPEGs and PNGs written by OpenCV: smooth colour scenes of each class's own hue, at the sizes
-seed 002 lists (mostly 150x150, some not square), plus the awkward ones (grayscale, RGBA, 16-bit, broken).
+Why it exists: the tests, the benchmarks and the notebook need real files to decode (the path users' own images
+take: OpenCV, the pixel limit, the cache), of known classes and sizes, on machines without network, where the Intel
+photos cannot be fetched. One generator serves them all, so a figure measured on generated scenes and a test of the
+loader read the same kind of file. The files are written by OpenCV: smooth colour scenes of each class's own hue,
+with a horizon and noise, at the sizes seed 002 lists (mostly 150x150, some not square), plus the awkward ones a
+real folder holds (grayscale, RGBA, 16-bit, broken).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -26,7 +32,9 @@ def scene(rng: np.random.Generator, label: int, height: int = 150, width: int = 
     return image.clip(0, 255).astype(np.uint8)
 
 
-def write_split(folder: Path, per_class: int, rng: np.random.Generator, classes=CLASSES, awkward: bool = False) -> int:
+def write_split(
+    folder: Path, per_class: int, rng: np.random.Generator, classes: Sequence[str] = CLASSES, awkward: bool = False
+) -> int:
     """Write ``per_class`` JPEGs for each class; with ``awkward`` add one odd-sized, grayscale, RGBA, 16-bit file."""
     written = 0
     for label, name in enumerate(classes):
