@@ -24,6 +24,7 @@ from aelab.errors import NonFiniteLossError, ShapeMismatchError
 from aelab.models.metrics import CodeStatistics, code_statistics, image_metrics, reconstruction_loss
 from aelab.models.penalties import StepOutputs, build_penalties
 from aelab.models.stepping import OwnOptimizerSteps, fitting, is_due
+from aelab.nets.anchored import anchored, ends_in_sigmoid
 from aelab.nets.modes import eval_mode
 
 Spec = Mapping[str, Any] | nn.Module
@@ -51,6 +52,7 @@ class AutoEncoder(OwnOptimizerSteps, pl.LightningModule):
         val_metrics_every_n_epochs: int = 1,
         channels_last: bool = False,
         compile: bool = False,
+        anchor: str | None = None,
         name: str = "autoencoder",
     ) -> None:
         super().__init__()
@@ -60,8 +62,7 @@ class AutoEncoder(OwnOptimizerSteps, pl.LightningModule):
         self.save_hyperparameters(ignore=ready_modules)
         self.name = name
         self.input_shape = tuple(int(d) for d in input_shape)
-        self.encoder = build(encoder)
-        self.decoder = build(decoder)
+        self.encoder, self.decoder = anchored(build(encoder), build(decoder), self.input_shape, anchor)
         self.noise = build(noise) if noise is not None else None
         self.penalties = build_penalties(penalties)
         self.code_transform = build(code_transform) if code_transform is not None else None
@@ -98,8 +99,7 @@ class AutoEncoder(OwnOptimizerSteps, pl.LightningModule):
     def output_in_unit_range(self) -> bool:
         """Whether reconstructions are squashed into [0, 1] by a final sigmoid. Such a model is compared with PCA
         clipped to [0, 1]; a model with an unbounded output (the linear AE) with classic PCA."""
-        leaves = [m for m in self.decoder.modules() if next(m.children(), None) is None]
-        return bool(leaves) and isinstance(leaves[-1], nn.Sigmoid)
+        return ends_in_sigmoid(self.decoder)
 
     # -- shapes ----------------------------------------------------------------------------------------------
     def _check_shapes(self) -> tuple[int, ...]:

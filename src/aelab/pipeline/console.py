@@ -85,9 +85,26 @@ def summary_lines(metrics: Mapping[str, float], model_name: str, output_dir: Pat
             "(trainer.max_epochs), a conv net (model=conv_strided), or on small data early stopping and augmentation "
             "(README: Small data)."
         )
+    if "selection/pca_start" in metrics:
+        lines.append(selection_line(metrics, Path(checkpoint).stem))
     lines.append(f"Run folder: {output_dir} (results.json, checkpoints/, panels/ with the labelled image panels)")
     evaluate = (
         "aelab-evaluate" if Path(sys.argv[0] if sys.argv else "").name.startswith("aelab-") else "python evaluate.py"
     )
     lines.append(f"Full report (figures, t-SNE, probes): {evaluate} ckpt_path={checkpoint}")
     return lines
+
+
+def selection_line(metrics: Mapping[str, float], selected: str) -> str:
+    """How far the PCA-anchored model moved from its PCA start, judged on the validation split."""
+    start = metrics.get("selection/start_val_mse", math.nan)
+    if metrics["selection/pca_start"]:
+        return (
+            f"Selected the PCA start (validation MSE {start:.5f}): no epoch beat it on the validation split, so the "
+            "model tested is clipped PCA itself. Train longer, or on more images."
+        )
+    return (
+        f"Selected {selected}: {metrics['selection/best_over_start']:.3f}x the PCA start's validation loss "
+        f"(validation MSE {metrics.get('val/mse', math.nan):.5f} at the last epoch, {start:.5f} at the start); chosen "
+        "on the validation split, the test split only reports."
+    )

@@ -31,11 +31,14 @@ from aelab.models.autoencoder import AutoEncoder
 from aelab.pipeline.console import quiet_console, summary_lines
 from aelab.pipeline.loggers import finish_wandb, instantiate_callbacks, instantiate_loggers
 from aelab.pipeline.resume import EXIT_CODES, check_resume_overrides, interrupted_message, resume_command
+from aelab.pipeline.selection import select, validate_at_start
 
 log = logging.getLogger(__name__)
 
-# Lightning notes these on every run; both are by design here (the model scales uint8 batches itself).
-for _message in (".*overridden `on_after_batch_transfer`.*", ".*smaller than the logging interval.*"):
+# Lightning notes these on every run; all are by design here (the model scales uint8 batches itself; an anchored run
+# keeps its PCA start in checkpoints/ before the first epoch).
+for _message in (".*overridden `on_after_batch_transfer`.*", ".*smaller than the logging interval.*",
+                 ".*Checkpoint directory .* exists and is not empty.*"):  # fmt: skip
     warnings.filterwarnings("ignore", message=_message)
 
 
@@ -85,13 +88,14 @@ def _train(cfg: DictConfig) -> dict[str, float]:
         trainer.strategy.checkpoint_io.use_checked(ckpt_path, checked_bytes)  # resume from the bytes checked above
 
     try:
+        start = validate_at_start(trainer, model, datamodule, output_dir, resuming=bool(ckpt_path))
         _fit(trainer, model, datamodule, ckpt_path, output_dir)
-        # the last validation metrics (what a sweeper optimises), then the test metrics of the best checkpoint
+        # the last validation metrics (what a sweeper optimises), then the test metrics of the selected checkpoint
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
         if cfg.get("test", True):
-            best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-            trainer.test(model, datamodule=datamodule, ckpt_path="best" if best else None, verbose=not summary)
-            metrics |= {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+            best, selection = select(trainer, start, output_dir)
+            trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=not summary)
+            metrics |= {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1} | selection
             if trainer.is_global_zero:  # the PCA yardstick is computed (and reported) by rank 0 only
                 baseline = next(cb for cb in trainer.callbacks if isinstance(cb, PCABaseline))
                 metrics |= baseline.metrics
@@ -99,7 +103,7 @@ def _train(cfg: DictConfig) -> dict[str, float]:
                 metrics["model/parameters"] = sum(p.numel() for p in model.parameters())
                 output_dir.mkdir(parents=True, exist_ok=True)
                 write_text_atomic(output_dir / "results.json", json.dumps(metrics, indent=2, sort_keys=True))
-                checkpoint = best or str(output_dir / "checkpoints" / "last.ckpt")
+                checkpoint = best or str(output_dir / "checkpoints" / "last.ckpt")  # the one tested
                 print("\n".join(summary_lines(metrics, model.name, output_dir, checkpoint)), flush=True)
         return metrics
     except SystemExit:  # Lightning turns SIGTERM and Ctrl+C into SystemExit; say what happened and how to go on
