@@ -158,6 +158,19 @@ def kill_loop() -> str:
               [[d["kills"], f"**{d['refused']}**", d["loaded"], d["matched_only_the_pending_digest"]]])  # fmt: skip
 
 
+def anchored() -> str:
+    """From scratch against PCA-anchored, per row: means of the seeds, each seed's AE/PCA in brackets."""
+    rows = []
+    for row, variants in load("anchored.json")["rows"].items():
+        for name in ("scratch", "anchored"):
+            runs, mean = variants[name]["runs"], variants[name]["mean"]
+            each = ", ".join(f"{r['ae_over_pca']:.3f}" for r in runs)
+            start = sum(bool(r["pca_start_selected"]) for r in runs)
+            rows.append([row, name, len(runs), f"**{mean['ae_over_pca']:.3f}** ({each})", f"{mean['knn_acc']:.3f}",
+                         f"{mean['probe_acc']:.3f}", f"{mean['seconds']:.0f}", start if name == "anchored" else "-"])  # fmt: skip
+    return md("row | start | seeds | test MSE / clipped PCA's | 5-NN | probe | s per run | PCA start selected", rows)
+
+
 TABLES = {
     "which_reducer": which_reducer, "default_run_readme": lambda: default_run("outputs/train/runs/<run>"),
     "dr_compare_k2": lambda: dr_compare(2), "dr_compare_k16": lambda: dr_compare(16),
@@ -166,7 +179,7 @@ TABLES = {
     "zoo": lambda: quality("dense undercomplete denoising sparse_l1 sparse_kl k_sparse contractive l2_code conv vae"),
     "default_run": lambda: default_run(".../default_run"), "small_folder": small_folder,
     "speed_vs_keras": speed_vs_keras, "where_time_goes": where_time_goes, "cpu_precision": cpu_precision,
-    "kill_loop": kill_loop,
+    "kill_loop": kill_loop, "anchored": anchored,
 }  # fmt: skip
 
 

@@ -67,13 +67,16 @@ def test_before_the_first_step_codes_and_images_are_clipped_pcas(net, tmp_path):
     assert not set_anchor(model, pca.mean + 1, pca.components), "a set anchor is kept (a resumed run keeps its own)"
 
 
-def test_every_correction_gets_a_gradient_at_the_start(tmp_path):
+def test_both_corrections_get_a_gradient_at_the_start(tmp_path):
+    from aelab.nets.anchored import last_weighted_layer
+
     model, shape = anchored_model(tmp_path, "conv_strided")
     x = images_of(shape, 64)
     pca = PCA(model.latent_dim).fit(x.flatten(1))
     set_anchor(model, pca.mean, pca.components)
     torch.nn.functional.mse_loss(model(x), x).backward()
-    assert model.encoder.gate.grad.abs().sum() > 0 and model.decoder.gate.grad.abs().sum() > 0
+    for part in (model.encoder, model.decoder):
+        assert last_weighted_layer(part.correction.net).weight.grad.abs().sum() > 0
 
 
 def run_anchored(tmp_path: Path, *extra: str) -> tuple[dict, Path]:

@@ -19,6 +19,9 @@ class EpochTimer(pl.Callback):
         self.cpu_seconds: list[float] = []  # CPU time of this process (all its threads): less noisy on shared machines
         self._start = self._cpu_start = 0.0
 
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.on_train_epoch_start(trainer, pl_module)  # a run resumed mid-epoch starts without on_train_epoch_start
+
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._start, self._cpu_start = time.perf_counter(), time.process_time()
 

@@ -1,9 +1,11 @@
 """An autoencoder that starts where PCA ends: the code is PCA's projection plus a learned correction, the image is
 PCA's (clipped) reconstruction plus a learned correction, and both corrections start at exactly zero.
 
-Any encoder/decoder pair is wrapped as it is: each correction is the wrapped net's output times a gate of zeros (one
-per code unit, one per pixel), so before the first step the model *is* PCA-k and its gradient still reaches every
-gate. PCA lives in buffers (the mean and the components, shared by both halves): a checkpoint, the reducer, the
+Any encoder/decoder pair is wrapped as it is: the last weighted layer of each net starts at zero (weights and bias), so
+its output is one constant for every input; the correction is the net's output minus that constant (a buffer), zero
+for every input before the first step, when the model *is* PCA-k. The zeroed layer gets a gradient at once and the
+layers below it from the second step on, as zero-initialised residual branches do, and no parameter is added.
+PCA lives in buffers (the mean and the components, shared by both halves): a checkpoint, the reducer, the
 encode/decode CLIs and the ONNX export need nothing new. The run sets them from the PCA it fits for its yardstick.
 """
 
@@ -42,39 +44,69 @@ class PCAAnchor(nn.Module):
         return z.flatten(1) @ self.components.T + self.mean
 
 
-class AnchoredEncoder(nn.Module):
-    """x -> PCA's code + gate * net(x), the gate (one per code unit) starting at zero."""
+def last_weighted_layer(net: nn.Module) -> nn.Module | None:
+    """The last linear or convolution layer the net registers (its output layer in every aelab net)."""
+    layers = [m for m in net.modules() if isinstance(m, nn.Linear | nn.modules.conv._ConvNd)]
+    return layers[-1] if layers else None
 
-    def __init__(self, net: nn.Module, anchor: PCAAnchor, code_shape: Sequence[int]) -> None:
+
+class Correction(nn.Module):
+    """A net whose output layer starts at zero, minus the constant it then gives: exactly zero before training."""
+
+    def __init__(self, net: nn.Module, input_shape: Sequence[int]) -> None:
         super().__init__()
-        self.anchor = anchor
         self.net = net
-        self.gate = nn.Parameter(torch.zeros(*code_shape))
+        layer = last_weighted_layer(net)
+        if layer is None:
+            raise ValueError(f"model.anchor=pca: {type(net).__name__} has no linear or conv layer to start at zero")
+        with torch.no_grad():
+            layer.weight.zero_()
+            if layer.bias is not None:
+                layer.bias.zero_()
+        with eval_mode(net), torch.no_grad():
+            probe = net(torch.randn(2, *input_shape))
+        if not torch.allclose(probe[0], probe[1]):
+            raise ValueError(
+                f"model.anchor=pca: {type(net).__name__}'s last registered layer is not its output layer, so zeroing "
+                "it does not make the net's output constant; this net cannot be anchored (set model.anchor=null)."
+            )
+        self.register_buffer("offset", probe[0].clone())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        correction = self.net(x)
-        return self.anchor.project(x).view_as(correction) + self.gate * correction
+        return self.net(x) - self.offset
+
+
+class AnchoredEncoder(nn.Module):
+    """x -> PCA's code + a correction that starts at exactly zero."""
+
+    def __init__(self, net: nn.Module, anchor: PCAAnchor, input_shape: Sequence[int]) -> None:
+        super().__init__()
+        self.anchor = anchor
+        self.correction = Correction(net, input_shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        correction = self.correction(x)
+        return self.anchor.project(x).view_as(correction) + correction
 
 
 class AnchoredDecoder(nn.Module):
-    """z -> PCA's reconstruction (clipped to [0, 1] when ``clip``) + gate * net(z), the gate (one per pixel)
-    starting at zero; with ``clip`` the sum is clamped to [0, 1] as the net's sigmoid kept it. A sigmoid net's output
-    is centred (2 * out - 1) so its correction can darken as well as lighten."""
+    """z -> PCA's reconstruction (clipped to [0, 1] when ``clip``) + a correction that starts at exactly zero; with
+    ``clip`` the sum is clamped to [0, 1] as the net's sigmoid kept it, and a sigmoid net's correction (its output
+    minus 0.5) is doubled so it can reach either end from the middle."""
 
-    def __init__(self, net: nn.Module, anchor: PCAAnchor, image_shape: Sequence[int], clip: bool) -> None:
+    def __init__(self, net: nn.Module, anchor: PCAAnchor, code_shape: Sequence[int], image_shape: Sequence[int],
+                 clip: bool) -> None:  # fmt: skip
         super().__init__()
         self.anchor = anchor
-        self.net = net
+        self.correction = Correction(net, code_shape)
         self.image_shape = tuple(image_shape)
         self.clip = clip
-        self.gate = nn.Parameter(torch.zeros(*self.image_shape))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         base = self.anchor.reconstruct(z).view(-1, *self.image_shape)
-        out = self.net(z)
         if self.clip:
-            return (base.clamp(0, 1) + self.gate * (2 * out - 1)).clamp(0, 1)
-        return base + self.gate * out
+            return (base.clamp(0, 1) + 2 * self.correction(z)).clamp(0, 1)
+        return base + self.correction(z)
 
 
 def ends_in_sigmoid(net: nn.Module) -> bool:
@@ -89,7 +121,9 @@ def anchor_pair(encoder: nn.Module, decoder: nn.Module, input_shape: Sequence[in
         code_shape = tuple(encoder(torch.zeros(2, *input_shape)).shape[1:])
     anchor = PCAAnchor(math.prod(input_shape), math.prod(code_shape))
     clip = ends_in_sigmoid(decoder)
-    return AnchoredEncoder(encoder, anchor, code_shape), AnchoredDecoder(decoder, anchor, input_shape, clip)
+    return AnchoredEncoder(encoder, anchor, input_shape), AnchoredDecoder(
+        decoder, anchor, code_shape, input_shape, clip
+    )
 
 
 def anchored(

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 # Lightning notes these on every run; all are by design here (the model scales uint8 batches itself; an anchored run
 # keeps its PCA start in checkpoints/ before the first epoch).
 for _message in (".*overridden `on_after_batch_transfer`.*", ".*smaller than the logging interval.*",
-                 ".*Checkpoint directory .* exists and is not empty.*"):  # fmt: skip
+                 ".*Checkpoint directory .* exists and is not empty.*", ".*is not resumable.*"):  # fmt: skip
     warnings.filterwarnings("ignore", message=_message)
 
 
