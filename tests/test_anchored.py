@@ -93,7 +93,7 @@ def test_a_run_that_never_beats_its_pca_start_tests_the_start_which_is_clipped_p
     metrics, run = run_anchored(tmp_path, "model.optimizer.lr=0.0")  # no step moves it: every epoch ties the start
     assert metrics["selection/pca_start"] == 1.0
     assert (run / "checkpoints" / "pca_start.ckpt").is_file()
-    start = json.loads((run / "checkpoints" / "pca_start.json").read_text())
+    start = json.loads((run / "checkpoints" / "pca_start.json").read_text())["scores"]
     assert start["val/mse"] == pytest.approx(metrics["pca/val_mse_clipped"], rel=1e-5)  # the start *is* PCA
     assert metrics["test/mse"] == pytest.approx(metrics["pca/test_mse_clipped"], rel=1e-5)
     assert "Selected the PCA start" in capsys.readouterr().out

@@ -32,10 +32,13 @@ def test_train_then_evaluate_from_the_command_line(tmp_path):
     )
     assert train.returncode == 0, train.stderr[-3000:]
     assert "embedded 5,000-digit sample" in train.stderr
-    # a quiet console: the progress bar, then four lines (the figures, the verdict, the run folder, the report)
-    last = train.stdout.strip().splitlines()[-4:]
+    # a quiet console: the progress bar, then five lines (the figures, the verdict, the selection of the anchored
+    # default net, the run folder, the report)
+    last = train.stdout.strip().splitlines()[-5:]
     assert last[0].startswith("AE test MSE") and "clipped PCA-20 test MSE" in last[0] and "probe accuracy" in last[0]
     assert "(conv_strided)" in last[1] and ("wins" in last[1] or "is ahead" in last[1])
+    assert last[2].startswith("Selected ") and "validation" in last[2]
+    last = last[:2] + last[3:]
     run_dir = Path(last[2].removeprefix("Run folder: ").split(" (")[0])
     assert (run_dir / "results.json").is_file() and (
         run_dir / "panels" / "images_reconstructions_epoch001.png"

@@ -111,7 +111,7 @@ def test_fit_takes_files_and_an_output_folder_whose_paths_hold_a_space_and_a_quo
 
     from aelab.checkpoints import CONFIG_KEY, load_checkpoint
 
-    folder = tmp_path / "my photos" / "it's \"here\""
+    folder = tmp_path / "my photos" / 'it\'s "here"'
     folder.mkdir(parents=True)
     rng = np.random.default_rng(0)
     files = []

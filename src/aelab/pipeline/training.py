@@ -88,12 +88,12 @@ def _train(cfg: DictConfig) -> dict[str, float]:
         trainer.strategy.checkpoint_io.use_checked(ckpt_path, checked_bytes)  # resume from the bytes checked above
 
     try:
-        start = validate_at_start(trainer, model, datamodule, output_dir, resuming=bool(ckpt_path))
+        start = validate_at_start(trainer, model, datamodule, output_dir, resumed_from=ckpt_path)
         _fit(trainer, model, datamodule, ckpt_path, output_dir)
         # the last validation metrics (what a sweeper optimises), then the test metrics of the selected checkpoint
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
         if cfg.get("test", True):
-            best, selection = select(trainer, start, output_dir)
+            best, selection = select(trainer, start)
             trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=not summary)
             metrics |= {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1} | selection
             if trainer.is_global_zero:  # the PCA yardstick is computed (and reported) by rank 0 only
