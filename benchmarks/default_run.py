@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 
 from benchmarks.common import ROOT, add_paths, machine, run_train, write_record
@@ -32,8 +33,9 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "default_run.json")
     args = parser.parse_args()
 
-    m, seconds = run_train([], args.out)
-    output = (args.out / "stdout.log").read_text().splitlines()
+    run_dir = args.out / time.strftime("%Y-%m-%d_%H-%M-%S") / "default_run"  # a fresh folder, as train.py makes
+    m, seconds = run_train([], run_dir)
+    output = (run_dir / "stdout.log").read_text().splitlines()
     first = next(i for i, ln in enumerate(output) if ln.startswith("AE test MSE"))
     record = {
         "command": "python train.py",

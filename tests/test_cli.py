@@ -36,7 +36,7 @@ def test_train_then_evaluate_from_the_command_line(tmp_path):
     # default net, the run folder, the report)
     last = train.stdout.strip().splitlines()[-5:]
     assert last[0].startswith("AE test MSE") and "clipped PCA-20 test MSE" in last[0] and "probe accuracy" in last[0]
-    assert "(conv_strided)" in last[1] and ("wins" in last[1] or "is ahead" in last[1])
+    assert "(conv_strided)" in last[1] and ("is ahead" in last[1] or "is level" in last[1])
     assert last[2].startswith("Selected ") and "validation" in last[2]
     last = last[:2] + last[3:]
     run_dir = Path(last[2].removeprefix("Run folder: ").split(" (")[0])

@@ -124,6 +124,7 @@ class AutoEncoderReducer(TransformerMixin, BaseEstimator):
             "data.batch_size": self.batch_size,
             "trainer.max_epochs": self.max_epochs,
             "trainer.enable_progress_bar": False,
+            "interface": "reducer",
             "seed": self.seed,
             "paths.root_dir": str(Path.cwd()),
             "paths.output_dir": str(out),

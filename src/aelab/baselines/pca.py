@@ -239,4 +239,7 @@ def ae_vs_pca_line(metrics: Mapping[str, float]) -> str:
     line = f"AE test MSE {ae:.5f} | {name} test MSE {pca:.5f} | AE/PCA ratio {mse_ratio(ae, pca):.3f}"
     if pca <= 0:
         return f"{line} ({name} reconstructs these test images exactly: they vary in fewer than k directions)"
-    return f"{line} (below 1: the AE wins)"
+    ratio = mse_ratio(ae, pca)
+    if abs(ratio - 1) < 0.005:
+        return f"{line} (level: the AE's error is within 0.5% of {name}'s)"
+    return f"{line} ({'the AE' if ratio < 1 else name} has the lower error)"

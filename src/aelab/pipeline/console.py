@@ -66,25 +66,25 @@ def one_line_warning(
     return f"{category.__name__}: {message}\n"
 
 
-def summary_lines(metrics: Mapping[str, float], model_name: str, output_dir: Path, checkpoint: str) -> list[str]:
-    """The run's last lines: AE against the PCA yardstick on test MSE and probe accuracy, who won and by how much
-    (or what to try when PCA is ahead), and where the run folder, the panels and the report are."""
+# How the last lines name a setting, by the interface the run came from: train.py's keys or the reducer's parameters.
+SETTINGS = {
+    "train.py": {"epochs": "trainer.max_epochs", "conv": "model=conv_strided", "anchor": "model.anchor=pca"},
+    "reducer": {"epochs": "max_epochs", "conv": 'model="conv_strided"', "anchor": 'overrides=["model.anchor=pca"]'},
+}
+CONV_NETS = ("conv", "conv_strided", "conv_deep", "vae_conv")
+
+
+def summary_lines(
+    metrics: Mapping[str, float], model_name: str, output_dir: Path, checkpoint: str, interface: str = "train.py"
+) -> list[str]:
+    """The run's last lines: AE against the PCA yardstick on test MSE and probe accuracy, who is ahead on each and by
+    how much (and what to try when PCA is ahead), and where the run folder, the panels and the report are."""
     ae, pca, name = metrics["test/mse"], metrics["pca/test_mse_yardstick"], yardstick_name(metrics)
-    ratio = mse_ratio(ae, pca)
     probe, pca_probe = metrics.get("probe/test_acc"), metrics.get("pca/probe_test_acc")
     has_probe = probe is not None and pca_probe is not None and not math.isnan(probe)
-    head = f"AE test MSE {ae:.5f} | {name} test MSE {pca:.5f} | AE/PCA ratio {ratio:.3f}"
+    head = f"AE test MSE {ae:.5f} | {name} test MSE {pca:.5f} | AE/PCA ratio {mse_ratio(ae, pca):.3f}"
     lines = [head + (f" | probe accuracy AE {probe:.3f}, PCA {pca_probe:.3f}" if has_probe else "")]
-    probe_delta = 100 * (probe - pca_probe) if has_probe else 0.0
-    points = f", probe accuracy {probe_delta:+.1f} points" if has_probe else ""
-    if ratio < 1 and probe_delta >= 0:
-        lines.append(f"The AE ({model_name}) wins: {100 * (1 - ratio):.0f}% lower test MSE than {name}{points}.")
-    else:
-        lines.append(
-            f"{name} is ahead of the AE ({model_name}): {ratio:.2f}x its test MSE{points}. Try more epochs "
-            "(trainer.max_epochs), a conv net (model=conv_strided), or on small data early stopping and augmentation "
-            "(README: Small data)."
-        )
+    lines.append(verdict(metrics, model_name, interface))
     if "selection/pca_start" in metrics:
         lines.append(selection_line(metrics, Path(checkpoint).stem))
     lines.append(f"Run folder: {output_dir} (results.json, checkpoints/, panels/ with the labelled image panels)")
@@ -93,6 +93,35 @@ def summary_lines(metrics: Mapping[str, float], model_name: str, output_dir: Pat
     )
     lines.append(f"Full report (figures, t-SNE, probes): {evaluate} ckpt_path={checkpoint}")
     return lines
+
+
+def verdict(metrics: Mapping[str, float], model_name: str, interface: str = "train.py") -> str:
+    """Who is ahead on test MSE and by how much, and the probe accuracy said of the side it favours; when PCA is
+    ahead, what to try, named as the interface in use names it, leaving out what the run already does."""
+    ae, pca, name = metrics["test/mse"], metrics["pca/test_mse_yardstick"], yardstick_name(metrics)
+    ratio = mse_ratio(ae, pca)
+    probe, pca_probe = metrics.get("probe/test_acc"), metrics.get("pca/probe_test_acc")
+    points = 100 * (probe - pca_probe) if probe is not None and pca_probe is not None else math.nan
+    if math.isnan(points):
+        probe_part = ""
+    elif abs(points) < 0.05:
+        probe_part = "; probe accuracy equal"
+    else:
+        probe_part = f"; probe accuracy {abs(points):.1f} points {'higher' if points > 0 else 'lower'} for the AE"
+    if abs(ratio - 1) < 0.005:
+        return f"The AE ({model_name}) is level with {name}: test MSE within 0.5% ({ratio:.3f}x){probe_part}."
+    if ratio < 1:
+        return f"The AE ({model_name}) is ahead: {100 * (1 - ratio):.0f}% lower test MSE than {name}{probe_part}."
+    keys = SETTINGS.get(interface, SETTINGS["train.py"])
+    tries = [f"more epochs ({keys['epochs']})"]
+    if model_name not in CONV_NETS:
+        tries.append(f"a conv net ({keys['conv']})")
+    if "selection/pca_start" not in metrics:
+        tries.append(f"starting at PCA ({keys['anchor']})")
+    return (
+        f"{name} is ahead of the AE ({model_name}): the AE's test MSE is {ratio:.2f}x PCA's{probe_part}. Try "
+        f"{', '.join(tries)}; on small data, early stopping and augmentation (docs/variants.md: Small data)."
+    )
 
 
 def selection_line(metrics: Mapping[str, float], selected: str) -> str:

@@ -104,7 +104,8 @@ def _train(cfg: DictConfig) -> dict[str, float]:
                 output_dir.mkdir(parents=True, exist_ok=True)
                 write_text_atomic(output_dir / "results.json", json.dumps(metrics, indent=2, sort_keys=True))
                 checkpoint = best or str(output_dir / "checkpoints" / "last.ckpt")  # the one tested
-                print("\n".join(summary_lines(metrics, model.name, output_dir, checkpoint)), flush=True)
+                lines = summary_lines(metrics, model.name, output_dir, checkpoint, cfg.get("interface", "train.py"))
+                print("\n".join(lines), flush=True)
         return metrics
     except SystemExit:  # Lightning turns SIGTERM and Ctrl+C into SystemExit; say what happened and how to go on
         if interrupt.signal_name is None:
