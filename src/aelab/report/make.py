@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +98,12 @@ def class_label(index: int, class_names: Sequence[str]) -> str:
     return f"class {index}" if name == str(index) else f"class {index} ({name})"
 
 
+def is_labelled(labels: torch.Tensor) -> bool:
+    """Whether the test images carry at least two classes (a model fitted without labels has all -1)."""
+    known = labels[labels >= 0]
+    return len(torch.unique(known)) >= 2
+
+
 def anomaly_classes_for(held_out: Sequence[int], fallback: int, class_names: Sequence[str]) -> tuple[list[int], bool]:
     """The classes to detect and whether the model never saw them: the run's held-out classes when it left any
     out, else ``report.anomaly_class``."""
@@ -128,10 +135,15 @@ def make_report(
         model = model.to(device).eval()
         out_dir.mkdir(parents=True, exist_ok=True)
         class_names = list(datamodule.class_names)
-        anomaly, unseen = anomaly_classes_for(held_out_classes, int(settings["anomaly_class"]), class_names)
         clip = base_metrics.get("pca/yardstick_clipped", 0.0) > 0  # PCA as the AE's yardstick: see baselines/pca.py
         codecs = {"ae": ae_codec(model), "pca": pca_codec(pca, datamodule.shape, clip)}
         inp = report_inputs(codecs, datamodule, settings, int(base_metrics["pca/k"]), device, out_dir)
+        labelled = is_labelled(inp.test_y)
+        anomaly, unseen = (
+            anomaly_classes_for(held_out_classes, int(settings["anomaly_class"]), class_names)
+            if labelled
+            else ([], False)
+        )
         metrics: dict[str, float] = {}
         paths: dict[str, Path] = {}
         seconds: dict[str, float] = {}
@@ -146,11 +158,13 @@ def make_report(
 
         anomaly_names = " and ".join(class_label(i, class_names) for i in anomaly)
         run(lambda: reconstructions_section(inp))
-        run(lambda: tsne_section(inp, getattr(model, "latent_dim", inp.test_codes["ae"].shape[1])))
-        cnn = run(lambda: cnn_section(inp, datamodule.splits["train"])).extra["cnn"]
-        pairs_scored = run(lambda: latent_sections(inp, cnn)).extra["pairs_scored"]
-        run(lambda: anomaly_section(inp, anomaly, anomaly_names))
-        run(lambda: retrieval_section(inp))
+        pairs_scored = 0
+        if labelled:  # the sections that need classes: colours and silhouettes, the CNN, class means, AUROC, precision
+            run(lambda: tsne_section(inp, getattr(model, "latent_dim", inp.test_codes["ae"].shape[1])))
+            cnn = run(lambda: cnn_section(inp, datamodule.splits["train"])).extra["cnn"]
+            pairs_scored = run(lambda: latent_sections(inp, cnn)).extra["pairs_scored"]
+            run(lambda: anomaly_section(inp, anomaly, anomaly_names))
+            run(lambda: retrieval_section(inp))
         run(lambda: compression_section(inp))
         tables = {}
         if baselines:
@@ -176,7 +190,8 @@ def make_report(
             "ckpt_path": "",
             **(context or {}),
             "num_test": len(inp.test_x),
-            "tsne_n": int(metrics["tsne/num_samples"]),
+            "tsne_n": int(metrics.get("tsne/num_samples", 0)),
+            "labelled": labelled,
             "num_pairs_scored": pairs_scored,
             "interpolation_steps": int(settings["latent"]["interpolation_steps"]),
             "retrieval_k": int(settings["retrieval"]["k"]),
@@ -186,12 +201,14 @@ def make_report(
             "seen_classes": seen_classes,
         }
         metrics["report/seconds"] = time.perf_counter() - started
-        sentences = findings({**base_metrics, **metrics}, ctx)
+        # a section left out (no labels) has no metrics: its sentence is written from placeholders and dropped below
+        sentences = findings(defaultdict(lambda: -1.0, {**base_metrics, **metrics}), ctx)
         if baselines:
             sentences["reducers"] = comparison_sentence(rows)
         report_figures = [
             ReportFigure(key, title, paths[key], sentences[key], tables.get(key, []))
             for key, title in [*TITLES.items(), *([REDUCERS] if baselines else [])]
+            if key in paths
         ]
         markdown = write_markdown(out_dir / "report.md", {**base_metrics, **metrics}, ctx, report_figures)
         log.info("report in %s (%.1f s; seconds per section: %s)", out_dir, metrics["report/seconds"], seconds)

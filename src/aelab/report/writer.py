@@ -115,6 +115,13 @@ def comparison_rows(m: Mapping[str, float], c: Mapping[str, Any]) -> list[tuple[
     return out
 
 
+UNLABELLED = (
+    "This model's data carries no classes (fitted without labels), so the sections that need them are left out: the "
+    "t-SNE map and its silhouettes, the CNN, latent class averages and interpolations, anomaly detection by class and "
+    "retrieval precision. Fit with labels (`fit(X, y)`, or class folders) to get them."
+)
+
+
 def write_markdown(path: Path, m: Mapping[str, float], c: Mapping[str, Any], figures: list[ReportFigure]) -> Path:
     """Write report.md beside the figures (links are relative, so the folder can be moved or zipped)."""
     pca_name = yardstick_name(m)
@@ -127,8 +134,9 @@ def write_markdown(path: Path, m: Mapping[str, float], c: Mapping[str, Any], fig
         f"| measure | AE | {pca_name} | better |",
         "|---|---|---|---|",
         *(f"| {name} | {ae} | {pca} | {winner} |" for name, ae, pca, winner in comparison_rows(m, c)),
-        f"| CNN accuracy on test originals | {m['cnn/acc_original']:.4g} | | |",
+        *([f"| CNN accuracy on test originals | {m['cnn/acc_original']:.4g} | | |"] if "cnn/acc_original" in m else []),
         "",
+        *([] if c.get("labelled", True) else [UNLABELLED, ""]),
     ]
     for figure in figures:
         table = [*figure.table, ""] if figure.table else []
