@@ -126,3 +126,18 @@ def test_fit_takes_files_and_an_output_folder_whose_paths_hold_a_space_and_a_quo
     stored = load_checkpoint(reducer.ckpt_path_)[CONFIG_KEY]
     assert stored["data"]["path"].startswith(str(out)) and stored["paths"]["output_dir"].startswith(str(out))
     assert stored["data"]["shape"] == [3, 16, 16]
+
+
+def test_a_loaded_reducer_describes_its_model_so_clone_refits_the_same_thing(tmp_path):
+    from aelab.checkpoints import CONFIG_KEY, load_checkpoint
+
+    images = np.array(load_embedded_sample()[0][:300, 0])
+    fitted = aelab.AutoEncoderReducer(model="dense", latent_dim=6, max_epochs=2, batch_size=64, seed=7,
+                                      output_dir=str(tmp_path / "a"), overrides=QUICK).fit(images)  # fmt: skip
+    loaded = aelab.load(fitted.ckpt_path_, device="cpu")
+    params = loaded.get_params()
+    assert {k: params[k] for k in ("model", "latent_dim", "max_epochs", "batch_size", "seed")} == {
+        "model": "dense", "latent_dim": 6, "max_epochs": 2, "batch_size": 64, "seed": 7}  # fmt: skip
+    again = clone(loaded).set_params(output_dir=str(tmp_path / "b"), overrides=QUICK).fit(images)
+    stored = load_checkpoint(again.ckpt_path_)[CONFIG_KEY]
+    assert stored["trainer"]["max_epochs"] == 2 and stored["data"]["batch_size"] == 64 and again.latent_dim_ == 6

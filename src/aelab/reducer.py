@@ -24,10 +24,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from aelab.baselines.batching import in_batches, slices
-from aelab.checkpoints import PREPROCESSING_KEY, load_model, stored_data_config
+from aelab.checkpoints import CONFIG_KEY, PREPROCESSING_KEY, load_model, stored_data_config
 from aelab.data.decode import UnreadableImage, read_image
+from aelab.data.forms import default_form, guess_shape, input_form, to_form
 from aelab.data.preprocessing import (
-    ACCEPTED,
     Preprocessing,
     codes_from_array,
     images_from_array,
@@ -86,9 +86,9 @@ class AutoEncoderReducer(TransformerMixin, BaseEstimator):
     def from_checkpoint(cls, ckpt_path: str | Path, device: str = "auto") -> AutoEncoderReducer:
         """A fitted reducer from a train.py checkpoint (verified, and built only from allowed classes)."""
         net, checkpoint = load_model(ckpt_path)
-        reducer = cls(model=getattr(net, "name", "autoencoder"), latent_dim=net.latent_dim, device=device)
-        reducer._set_fitted(net, preprocessing_of(checkpoint.get(PREPROCESSING_KEY), stored_data_config(checkpoint)),
-                            Path(ckpt_path))  # fmt: skip
+        prep = preprocessing_of(checkpoint.get(PREPROCESSING_KEY), stored_data_config(checkpoint))
+        reducer = cls(**params_of(net, checkpoint.get(CONFIG_KEY) or {}, prep), device=device)
+        reducer._set_fitted(net, prep, Path(ckpt_path))
         return reducer
 
     def fit(self, X: Any, y: Any = None) -> AutoEncoderReducer:
@@ -227,6 +227,19 @@ class AutoEncoderReducer(TransformerMixin, BaseEstimator):
         return tags
 
 
+def params_of(net: torch.nn.Module, config: dict[str, Any], prep: Preprocessing) -> dict[str, Any]:
+    """The parameters that fit the model a checkpoint holds again: ``clone(aelab.load(ckpt))`` refits the same thing."""
+    trainer, data = config.get("trainer") or {}, config.get("data") or {}
+    return {
+        "model": getattr(net, "name", "autoencoder"),
+        "latent_dim": int(net.latent_dim),
+        "max_epochs": int(trainer.get("max_epochs") or 20),
+        "batch_size": int(data.get("batch_size") or 128),
+        "image_size": prep.shape[1] if prep.source == "files" else None,
+        "seed": config.get("seed", 42),
+    }
+
+
 def load(ckpt_path: str | Path, device: str = "auto") -> AutoEncoderReducer:
     """``aelab.load``: a fitted AutoEncoderReducer from a checkpoint train.py wrote."""
     return AutoEncoderReducer.from_checkpoint(ckpt_path, device=device)
@@ -247,54 +260,3 @@ def side_of_first_image(paths: Sequence[str | Path], cap: int = 128) -> int:
 def run_folder(parent: Path) -> Path:
     """A new folder for one fit, named like train.py's run folders (time and a random suffix)."""
     return parent / f"{time.strftime('%Y-%m-%d_%H-%M-%S')}_{secrets.token_hex(3)}"
-
-
-def default_form(prep: Preprocessing) -> dict[str, Any]:
-    """How a reducer that was loaded, not fitted, answers: as image files decode, or as float arrays."""
-    if prep.source == "files":
-        return {"kind": "files", "layout": "nhwc", "dtype": "uint8", "torch": False}
-    return {"kind": "array", "layout": "nchw", "dtype": "float", "torch": False}
-
-
-def input_form(X: Any) -> dict[str, Any]:
-    """What kind of X this is, so inverse_transform can answer in kind."""
-    if isinstance(X, str | Path):
-        raise TypeError(f"X is one path ({X}); pass a list of image files. {ACCEPTED}.")
-    if isinstance(X, list | tuple) and X and all(isinstance(p, str | Path) for p in X):
-        return {"kind": "files", "layout": "nhwc", "dtype": "uint8", "torch": False}
-    shape = tuple(np.shape(X))
-    layout = {2: "flat", 3: "nhw"}.get(len(shape), "nchw")
-    if len(shape) == 4 and shape[-1] in (1, 3) and shape[1] not in (1, 3):
-        layout = "nhwc"
-    dtype = "uint8" if str(getattr(X, "dtype", "")).endswith("uint8") else "float"
-    return {"kind": "array", "layout": layout, "dtype": dtype, "torch": isinstance(X, torch.Tensor)}
-
-
-def guess_shape(array: torch.Tensor) -> tuple[int, int, int]:
-    """(C, H, W) of images given without a trained model to say: (N, H, W) is grey, (N, H, W, C) and (N, C, H, W)
-    are told apart by which axis has 1 or 3 entries; flat (N, D) must be square grey images."""
-    s = tuple(array.shape)
-    if len(s) == 3:
-        return (1, s[1], s[2])
-    if len(s) == 4 and s[1] in (1, 3) and s[3] not in (1, 3):
-        return (s[1], s[2], s[3])
-    if len(s) == 4 and s[3] in (1, 3):
-        return (s[3], s[1], s[2])
-    if len(s) == 2 and int(np.sqrt(s[1])) ** 2 == s[1]:
-        side = int(np.sqrt(s[1]))
-        return (1, side, side)
-    raise ValueError(f"cannot tell the image shape of an array shaped {list(s)}. {ACCEPTED}.")
-
-
-def to_form(images: torch.Tensor, form: dict[str, Any]) -> Any:
-    """Float (N, C, H, W) images in [0, 1] laid out and typed like the input described by ``form``."""
-    out = images
-    if form["layout"] == "flat":
-        out = out.flatten(1)
-    elif form["layout"] == "nhw":
-        out = out[:, 0]
-    elif form["layout"] == "nhwc":
-        out = out.permute(0, 2, 3, 1)
-    if form["dtype"] == "uint8":
-        out = (out.clamp(0, 1) * 255).round().to(torch.uint8)
-    return out.contiguous() if form.get("torch") else out.contiguous().numpy()
