@@ -8,13 +8,18 @@ import hydra
 from omegaconf import DictConfig
 
 from aelab.errors import user_errors
-from aelab.pipeline import evaluate, train
+from aelab.run_dirs import register_resolvers
+
+register_resolvers()  # conf/hydra/default.yaml names run folders with ${run_suffix:}; the pipeline (torch, Lightning)
+# is imported only when a run starts, so --help and --cfg answer at once
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def train_main(cfg: DictConfig) -> float | None:
     """Train an autoencoder (see --help for the config groups). Returns ``optimized_metric`` so Hydra sweepers
     (Optuna) can minimise it."""
+    from aelab.pipeline import train
+
     with user_errors():
         metrics = train(cfg)
     optimized = cfg.get("optimized_metric")
@@ -31,5 +36,7 @@ def train_main(cfg: DictConfig) -> float | None:
 @hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
 def evaluate_main(cfg: DictConfig) -> None:
     """Evaluate a checkpoint: its test metrics, the PCA comparison and the report."""
+    from aelab.pipeline import evaluate
+
     with user_errors():
         evaluate(cfg)
