@@ -17,7 +17,8 @@ MAX_LINES = 300
 # not those of its own row or below.
 LAYERS = [
     ["conf", "errors"],  # the Hydra configs (data, no code); user-facing errors
-    ["files", "run_dirs", "ssim"],  # writes a failure cannot leave half-made; run folders; SSIM as plain tensor math
+    ["files", "ssim"],  # writes a failure cannot leave half-made; SSIM as plain tensor math
+    ["run_dirs"],  # run folders: unique names, and one clear error when one cannot be made
     ["targets"],  # which _target_s a checkpoint may name
     ["build"],  # building parts from _target_ specs
     ["nets"],  # plain nn.Modules

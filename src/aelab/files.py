@@ -56,15 +56,20 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     return write_bytes_atomic(path, text.encode())
 
 
-def writable_dir(folder: str | os.PathLike) -> bool:
-    """Whether files can be created in ``folder`` (made if missing); checked by writing one, as permissions,
-    read-only mounts and full disks all show only then."""
+def write_problem(folder: str | os.PathLike) -> str | None:
+    """Why files cannot be created in ``folder`` (made if missing), or None when they can; found by writing one, as
+    permissions, read-only mounts and full disks all show only then."""
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / f".write-test-{os.getpid()}"
         probe.write_bytes(b"x")
         probe.unlink()
-        return True
-    except OSError:
-        return False
+    except OSError as err:
+        return err.strerror or str(err)
+    return None
+
+
+def writable_dir(folder: str | os.PathLike) -> bool:
+    """Whether files can be created in ``folder`` (made if missing)."""
+    return write_problem(folder) is None

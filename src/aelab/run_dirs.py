@@ -17,6 +17,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from aelab.files import write_problem
+
 _SUFFIX = None
 
 
@@ -33,19 +35,6 @@ def run_suffix() -> str:
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("run_suffix"):
         OmegaConf.register_new_resolver("run_suffix", run_suffix)
-
-
-def _creatable(folder: Path) -> str | None:
-    """Why ``folder`` cannot be created and written (None when it can): tried, as permissions, read-only mounts and
-    full disks all show only then."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as err:
-        return err.strerror or str(err)
-    return None
 
 
 class CheckRunFolder(Callback):
@@ -67,7 +56,7 @@ class CheckRunFolder(Callback):
             folder = Path(str(OmegaConf.select(config, key)))
         except Exception:  # a folder this check cannot resolve is left to Hydra
             return
-        problem = _creatable(folder)
+        problem = write_problem(folder)
         if problem:
             print(
                 f"error: cannot create the run folder {folder} ({problem}). Choose a folder you can write to: "
