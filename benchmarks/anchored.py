@@ -8,7 +8,11 @@ Rows (each from scratch and anchored, same epochs and settings, through train.py
     conv_strided with a 32-dim code, up to 100 epochs with early stopping (data=image_folder: 216 / 24 / 60 images);
   - mnist_deep_k2 / k8 / k30: the embedded 5,000-digit MNIST sample, Hinton's deep dense net with its defaults
     (``model=deep_dense data.source=sample``, 10 epochs);
-  - mnist_default: the default run (``make train``: conv_strided, k=20, 10 epochs).
+  - mnist_default: the default run (``make train``: conv_strided, k=20, 10 epochs);
+  - fashion_k2 / k16 / k64: the full Fashion-MNIST with its presets (``experiment=fashion_k2``, ``fashion_k64`` and
+    ``fashion_k64 model.latent_dim=16``), their own epochs unless ``--fashion-epochs N`` shortens the schedule
+    (the cosine decay follows it) for both variants alike. These are not in the default row set (20-35 minutes a
+    run on 2 CPU cores): name them with --only.
 Per run: test MSE over clipped PCA-k's on the same test images, the probe accuracy of the codes and their 5-NN
 accuracy (among the test codes the run writes, 5-fold), seconds, and whether the PCA start was selected. Writes --results (benchmarks/results/anchored.json).
 """
@@ -22,7 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmarks.common import ROOT, add_paths, command, run_train, write_record
+from benchmarks.common import ROOT, add_paths, command, fashion_dir, run_train, write_record
 
 SAMPLE = ["data=mnist", "data.source=sample", "data.download=false"]
 ROWS = {
@@ -31,6 +35,11 @@ ROWS = {
     "mnist_deep_k8": [*SAMPLE, "model=deep_dense", "model.latent_dim=8"],
     "mnist_deep_k30": [*SAMPLE, "model=deep_dense", "model.latent_dim=30"],
     "mnist_default": [*SAMPLE],
+}
+FASHION_ROWS = {
+    "fashion_k2": ["experiment=fashion_k2"],
+    "fashion_k16": ["experiment=fashion_k64", "model.latent_dim=16", "run_group=fashion_k16"],
+    "fashion_k64": ["experiment=fashion_k64"],
 }
 FIGURES = {"ae_over_pca": "ae_over_pca_test_mse", "probe_acc": "probe/test_acc",
            "pca_probe_acc": "pca/probe_test_acc", "pca_start_selected": "selection/pca_start"}  # fmt: skip
@@ -70,15 +79,19 @@ def test_knn(run_dir: Path) -> float | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="*", choices=sorted(ROWS), help="these rows only")
+    parser.add_argument("--only", nargs="*", choices=sorted(ROWS | FASHION_ROWS), help="these rows only")
+    parser.add_argument("--fashion-epochs", type=int, help="the Fashion rows' max_epochs (default: the presets')")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    add_paths(parser, "anchored")
+    add_paths(parser, "anchored", fashion=True)
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "anchored.json")
     args = parser.parse_args()
     photos = ["data=image_folder", f"data.root={photo_folder(args.out / 'photos')}", f"data.cache_dir={args.out}/cache"]
+    epochs = [f"trainer.max_epochs={args.fashion_epochs}"] if args.fashion_epochs else []
+    fashion = [f"data.data_dir={fashion_dir(args.fashion_dir)}", "data.download=false", *epochs]
     record: dict = {"command": command(), "rows": {}}
     for row in args.only or list(ROWS):
-        base = [*(photos if row.startswith("photos") else []), *ROWS[row], "logger=csv", "callbacks.progress_bar=null"]
+        data = photos if row.startswith("photos") else fashion if row in FASHION_ROWS else []
+        base = [*(ROWS | FASHION_ROWS)[row], *data, "logger=csv", "callbacks.progress_bar=null"]
         for variant, anchor in (("scratch", "null"), ("anchored", "pca")):
             runs = []
             for seed in args.seeds:
