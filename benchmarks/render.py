@@ -158,10 +158,10 @@ def kill_loop() -> str:
               [[d["kills"], f"**{d['refused']}**", d["loaded"], d["matched_only_the_pending_digest"]]])  # fmt: skip
 
 
-def anchored() -> str:
+def anchored(name: str = "anchored.json") -> str:
     """From scratch against PCA-anchored, per row: means of the seeds, each seed's AE/PCA in brackets."""
     rows = []
-    for row, variants in load("anchored.json")["rows"].items():
+    for row, variants in load(name)["rows"].items():
         for name in ("scratch", "anchored"):
             runs, mean = variants[name]["runs"], variants[name]["mean"]
             each = ", ".join(f"{r['ae_over_pca']:.3f}" for r in runs)
@@ -169,6 +169,22 @@ def anchored() -> str:
             rows.append([row, name, len(runs), f"**{mean['ae_over_pca']:.3f}** ({each})", f"{mean['knn_acc']:.3f}",
                          f"{mean['probe_acc']:.3f}", f"{mean['seconds']:.0f}", start if name == "anchored" else "-"])  # fmt: skip
     return md("row | start | seeds | test MSE / clipped PCA's | 5-NN | probe | s per run | PCA start selected", rows)
+
+
+def tables() -> str:
+    """Per table and k: each method's test MSE (input units; standardised), trustworthiness, 5-NN, fit seconds."""
+    rows = []
+    for key, result in load("tables.json")["tables"].items():
+        name, k = key.rsplit("_k", 1)
+        for row in result["summary"]:
+            mse = f"{row['mse']:.4g}" if "mse" in row else "n/a"
+            if "mse_sd" in row:
+                mse += f" ± {row['mse_sd']:.2g}"
+            std = f"{row['mse_standardised']:.4f}" if "mse_standardised" in row else "n/a"
+            rows.append([name, k, row["method"], mse, std, f"{row['trustworthiness']:.4f}", f"{row['knn_acc']:.3f}",
+                         f"{row['fit_seconds']:.1f}"])  # fmt: skip
+    return md("table | k | method | test MSE (input units) | test MSE (standardised) | trustworthiness | 5-NN | fit s",
+              rows)  # fmt: skip
 
 
 TABLES = {
@@ -179,7 +195,8 @@ TABLES = {
     "zoo": lambda: quality("dense undercomplete denoising sparse_l1 sparse_kl k_sparse contractive l2_code conv vae"),
     "default_run": lambda: default_run(".../default_run"), "small_folder": small_folder,
     "speed_vs_keras": speed_vs_keras, "where_time_goes": where_time_goes, "cpu_precision": cpu_precision,
-    "kill_loop": kill_loop, "anchored": anchored,
+    "kill_loop": kill_loop, "anchored": anchored, "anchored_fashion": lambda: anchored("anchored_fashion.json"),
+    "tables": lambda: tables(),
 }  # fmt: skip
 
 

@@ -41,9 +41,13 @@ def test_every_data_option_builds(make_config, data, tmp_path):
     if data == "array":
         np.save(tmp_path / "images.npy", np.zeros((4, 1, 28, 28), np.uint8))
         extra = [f"data.path={tmp_path / 'images.npy'}", "data.shape=[1,28,28]"]
+    if data == "table":
+        np.save(tmp_path / "rows.npy", np.random.default_rng(0).normal(size=(20, 7)))
+        extra = [f"data.path={tmp_path / 'rows.npy'}"]
     dm = build(make_config(f"data={data}", *extra).data)
     assert dm.name == data
-    assert dm.shape == ((1, 28, 28) if "mnist" in data or data == "array" else (3, 128, 128))
+    expected = {"array": (1, 28, 28), "table": (1, 1, 7)}.get(data, (1, 28, 28) if "mnist" in data else (3, 128, 128))
+    assert dm.shape == expected
 
 
 def test_image_size_reaches_the_model_through_data_shape(make_config):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from aelab.pipeline.console import quiet_console, summary_lines
+from aelab.pipeline.console import quiet_console, selection_line, summary_lines
 
 METRICS = {
     "test/mse": 0.0150,
@@ -84,3 +84,14 @@ def test_evaluates_ratio_line_says_who_has_the_lower_error(ae, says):
     from aelab.baselines.pca import ae_vs_pca_line
 
     assert says in ae_vs_pca_line({**METRICS, "test/mse": ae})
+
+
+def test_a_table_run_behind_pca_is_not_told_to_try_conv_nets_or_augmentation(tmp_path):
+    behind = {**METRICS, "test/mse": 0.0300, "pca/yardstick_clipped": 0.0}
+    lines = summary_lines(behind, "dense", tmp_path, "x.ckpt", interface="reducer", images=False)
+    assert lines[1].startswith("PCA-20 is ahead of the AE (dense)")
+    assert 'a deeper net (model="deep_dense")' in lines[1] and "conv" not in lines[1] and "augmentation" not in lines[1]
+    assert "panels/" not in lines[2]
+    deep = summary_lines(behind, "deep_dense", tmp_path, "x.ckpt", images=False)[1]
+    assert "a deeper net" not in deep and "starting at PCA (model.anchor=pca)" in deep
+    assert "PCA-20 itself" in selection_line({**behind, "selection/pca_start": 1.0}, "pca_start")

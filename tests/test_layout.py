@@ -30,6 +30,7 @@ LAYERS = [
     ["panels"],  # image grids and figures to the loggers
     ["callbacks", "report", "ddp", "codes_io"],  # thin adapters over the layers above
     ["pipeline", "summarize"],
+    ["reducer_fit"],  # how the reducer trains: train.py's pipeline, in memory unless a run folder is kept
     ["reducer"],  # the trained AE as a scikit-learn transformer
     ["encode", "decode", "export", "apps"],  # the command-line entry points (Hydra apps)
 ]

@@ -22,6 +22,8 @@ def test_offline_wandb_run_holds_metrics_and_images(make_config):
         assert any(panel in name for name in images), (panel, images)
     assert list(runs[0].glob("run-*.wandb")), "the offline run log (metrics) is missing"
     assert "pca/test_mse" in metrics
+    logged = next(runs[0].glob("run-*.wandb")).read_bytes()  # the offline run log holds each logged key by name
+    assert b"ae_over_pca_test_mse" in logged and b"ae_over_pca_clipped_test_mse" in logged  # the AE/PCA ratios too
     # and, whatever the logger, the panel as a PNG in the run folder: 3 named rows of 10 digits, each enlarged
     panel = Image.open(Path(cfg.paths.output_dir) / "panels" / "images_reconstructions_epoch002.png").convert("L")
     pixels = np.asarray(panel)
@@ -38,7 +40,16 @@ def test_csv_logger_writes_metrics_and_png_panels(make_config):
     train(cfg)
     folder = Path(cfg.paths.output_dir) / "csv"
     header = (folder / "metrics.csv").read_text().splitlines()[0]
-    for name in ("val/mse", "val/psnr", "val/ssim", "test/mse", "pca/test_mse", "pca/probe_acc", "probe/acc"):
+    for name in (
+        "val/mse",
+        "val/psnr",
+        "val/ssim",
+        "test/mse",
+        "pca/test_mse",
+        "pca/probe_acc",
+        "probe/acc",
+        "ae_over_pca_test_mse",
+    ):
         assert name in header, name
     pngs = {p.name for p in (Path(cfg.paths.output_dir) / "panels").glob("*.png")}
     assert any("reconstructions" in n for n in pngs) and any("latent_class_means" in n for n in pngs)

@@ -163,3 +163,23 @@ def test_evaluate_refuses_an_unknown_baseline_before_any_work(make_config, tmp_p
     cfg = make_config(f"ckpt_path={tmp_path / 'nothing.ckpt'}", "report.baselines=[pca,isomap]", name="evaluate")
     with pytest.raises(ValueError, match=r"unknown baseline\(s\) \['isomap'\].*available: pca, pca_classic"):
         evaluate(cfg)
+
+
+def test_the_reducer_figure_draws_codes_above_2_d_by_their_neighbours_not_by_their_principal_axes():
+    from sklearn.model_selection import cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from aelab.report.comparison import two_d_view
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 200)
+    classes = 3.0 * np.eye(3)[labels] @ rng.normal(size=(3, 8))  # classes apart in 8 quiet directions
+    codes = np.c_[classes, rng.uniform(-10, 10, (600, 2))]  # two loud directions that carry no class
+    centred = codes - codes.mean(0)
+    principal = centred @ np.linalg.svd(centred, full_matrices=False)[2][:2].T
+
+    def knn(view: np.ndarray) -> float:
+        return cross_val_score(KNeighborsClassifier(5), view, labels, cv=3).mean()
+
+    assert knn(codes) > 0.95 and knn(principal) < 0.6  # the codes' neighbours know the class; their loud axes not
+    assert knn(two_d_view(codes)) > 0.9

@@ -17,6 +17,7 @@ class EpochTimer(pl.Callback):
         self.output_path = Path(output_path) if output_path else None
         self.seconds: list[float] = []
         self.cpu_seconds: list[float] = []  # CPU time of this process (all its threads): less noisy on shared machines
+        self.ended_at: list[float] = []  # Unix time at each epoch's end: benchmarks put epochs on a wall clock
         self._start = self._cpu_start = 0.0
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -30,9 +31,17 @@ class EpochTimer(pl.Callback):
         seconds = time.perf_counter() - self._start
         self.seconds.append(seconds)
         self.cpu_seconds.append(time.process_time() - self._cpu_start)
+        self.ended_at.append(time.time())
         pl_module.log("time/epoch_s", seconds, rank_zero_only=True)
         if self.output_path is not None and trainer.is_global_zero:
             self.output_path.parent.mkdir(parents=True, exist_ok=True)
             self.output_path.write_text(
-                json.dumps({"epoch_seconds": self.seconds, "epoch_cpu_seconds": self.cpu_seconds}, indent=2)
+                json.dumps(
+                    {
+                        "epoch_seconds": self.seconds,
+                        "epoch_cpu_seconds": self.cpu_seconds,
+                        "epoch_ended_at": self.ended_at,
+                    },
+                    indent=2,
+                )
             )

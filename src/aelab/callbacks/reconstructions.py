@@ -9,6 +9,7 @@ from aelab.callbacks.pca_baseline import PCABaseline
 from aelab.data.base import split_of
 from aelab.data.splits import seeded_subset
 from aelab.data.tensor_data import to_unit_float
+from aelab.models.metrics import is_table_shape
 from aelab.nets.modes import eval_mode
 from aelab.panels import log_image_grid
 
@@ -34,7 +35,9 @@ class ReconstructionGrid(pl.Callback):
 
     @keeps_rng
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not (trainer.is_global_zero and is_due(trainer, self.every_n_epochs)):
+        if is_table_shape(pl_module.input_shape) or not (
+            trainer.is_global_zero and is_due(trainer, self.every_n_epochs)
+        ):
             return
         val = split_of(trainer.datamodule, "val")
         x = to_unit_float(val.take(seeded_subset(len(val), self.num_images, self.seed))[0], pl_module.device)

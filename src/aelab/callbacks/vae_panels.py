@@ -13,6 +13,7 @@ from aelab.callbacks.common import is_due, keeps_rng
 from aelab.data.base import split_of
 from aelab.data.splits import seeded_subset
 from aelab.data.tensor_data import to_unit_float
+from aelab.models.metrics import is_table_shape
 from aelab.nets.modes import eval_mode
 from aelab.panels import log_image_grid
 
@@ -52,7 +53,9 @@ class GenerativePanels(pl.Callback):
 
     @keeps_rng
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not (is_generative(pl_module) and trainer.is_global_zero and is_due(trainer, self.every_n_epochs)):
+        if is_table_shape(pl_module.input_shape) or not (
+            is_generative(pl_module) and trainer.is_global_zero and is_due(trainer, self.every_n_epochs)
+        ):
             return
         val = split_of(trainer.datamodule, "val")
         index = seeded_subset(len(val), 2 * max(1, min(self.num_pairs, len(val) // 2)), self.seed)

@@ -11,7 +11,7 @@ import torch
 
 from aelab.data.base import SplitDataModule
 from aelab.data.preprocessing import Preprocessing
-from aelab.data.splits import check_split_size, holdout_size, random_holdout
+from aelab.data.splits import check_split_size, three_way_split
 from aelab.data.tensor_data import ImageTensorDataset
 from aelab.errors import DataNotFoundError
 from aelab.files import expand_path
@@ -73,11 +73,8 @@ class ArrayDataModule(SplitDataModule):
         labels = torch.from_numpy(np.load(expand_path(hp.labels_path)).astype(np.int64)) if hp.labels_path else None
         labels = torch.full((len(images),), -1, dtype=torch.long) if labels is None else labels
         self.class_names = [str(c) for c in sorted(set(labels.tolist()))] if hp.labels_path else ["all"]
-        rows = np.arange(len(images))
-        keep, test = random_holdout(len(rows), holdout_size(len(rows), hp.test_size, "data.test_size"), hp.seed)
-        keep, val = rows[keep], rows[test]
-        train, val_rows = random_holdout(len(keep), holdout_size(len(keep), hp.val_size, "data.val_size"), hp.seed)
-        for split, chosen in (("train", keep[train]), ("val", keep[val_rows]), ("test", val)):
+        train, val, test = three_way_split(len(images), hp.val_size, hp.test_size, hp.seed)
+        for split, chosen in (("train", train), ("val", val), ("test", test)):
             self.splits[split] = ImageTensorDataset(images, labels, torch.from_numpy(chosen))
         self.exclude_from_training()
 

@@ -19,12 +19,15 @@ def default_form(prep: Preprocessing) -> dict[str, Any]:
     return {"kind": "array", "layout": "nchw", "dtype": "float", "torch": False}
 
 
-def input_form(X: Any) -> dict[str, Any]:
-    """What kind of X this is, so inverse_transform can answer in kind."""
+def input_form(X: Any, tables: bool = False) -> dict[str, Any]:
+    """What kind of X this is, so inverse_transform can answer in kind. With ``tables`` (what ``fit`` reads), a
+    2-D array or a DataFrame is a table of (n_samples, n_features), not flat images."""
     if isinstance(X, str | Path):
         raise TypeError(f"X is one path ({X}); pass a list of image files. {ACCEPTED}.")
     if isinstance(X, list | tuple) and X and all(isinstance(p, str | Path) for p in X):
         return {"kind": "files", "layout": "nhwc", "dtype": "uint8", "torch": False}
+    if tables and (hasattr(X, "columns") or np.asarray(X).ndim <= 2):  # 1-D too: table_values says how to reshape
+        return {"kind": "table", "torch": isinstance(X, torch.Tensor)}
     shape = tuple(np.shape(X))
     layout = {2: "flat", 3: "nhw"}.get(len(shape), "nchw")
     if len(shape) == 4 and shape[-1] in (1, 3) and shape[1] not in (1, 3):

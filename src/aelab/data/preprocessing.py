@@ -32,6 +32,7 @@ from aelab.data.decode import (
 )
 from aelab.errors import ShapeMismatchError
 
+ROUNDING = 1e-6  # float images this far outside [0, 1] are rounding, clipped rather than refused
 # What a too-large file's reason names on the inference path (the data modules name data.max_image_pixels).
 INFERENCE_LIMIT_KEY = "the max_pixels argument of images_from_files"
 
@@ -45,19 +46,30 @@ class Preprocessing:
     source: str = "files"
     resize: str = "stretch"
     interpolation: str = "area"
+    table: dict[str, Any] | None = None  # source "table": its scaling and column names (data/tables.py)
 
     def __post_init__(self) -> None:
         check_decode_options(self.resize, self.interpolation)
         if len(self.shape) != 3 or self.shape[0] not in (1, 3):
             raise ValueError(f"a preprocessing shape is (C, H, W) with 1 or 3 channels, got {list(self.shape)}")
 
+    def __hash__(self) -> int:
+        return hash((self.shape, self.source, self.resize, self.interpolation))
+
+    @property
+    def is_table(self) -> bool:
+        return self.source == "table"
+
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "shape": list(self.shape), "scale": "uint8 / 255", "layout": "NCHW", "colour": "RGB"}
+        if self.is_table:
+            return {"shape": list(self.shape), "source": "table", "table": self.table, "layout": "N11F"}
+        record = {k: v for k, v in asdict(self).items() if k != "table"}
+        return {**record, "shape": list(self.shape), "scale": "uint8 / 255", "layout": "NCHW", "colour": "RGB"}
 
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> Preprocessing:
         return cls(tuple(int(d) for d in record["shape"]), record.get("source", "files"),
-                   record.get("resize", "stretch"), record.get("interpolation", "area"))  # fmt: skip
+                   record.get("resize", "stretch"), record.get("interpolation", "area"), record.get("table"))  # fmt: skip
 
 
 class SkippedFile(str):
@@ -105,8 +117,8 @@ def _decode_gray(path: Path, size: tuple[int, int], prep: Preprocessing, max_pix
 
 
 ACCEPTED = (
-    "X may be image arrays (numpy or torch) shaped (N, H, W), (N, H, W, C), (N, C, H, W) or flat (N, C*H*W), uint8 "
-    "(0-255) or float in [0, 1], or a list of image file paths"
+    "X may be a table (n_samples, n_features) of any numbers, image arrays (numpy or torch) shaped (N, H, W), "
+    "(N, H, W, C) or (N, C, H, W), uint8 (0-255) or float in [0, 1], or a list of image file paths"
 )
 
 
@@ -126,9 +138,13 @@ def images_from_array(x: Any, prep: Preprocessing, first: int = 0) -> torch.Tens
     given, array = array, _to_nchw(array, prep)
     if not (math.isfinite(low) and math.isfinite(high)):
         raise ValueError(non_finite_message(given, first))  # positions as the caller laid the images out
-    if high > 1.0 or low < 0.0:
-        hint = " They look like 0-255 values: divide by 255 or pass uint8." if high > 1.0 else ""
-        raise ValueError(f"float images must lie in [0, 1] as in training; these span [{low:.3g}, {high:.3g}].{hint}")
+    if high > 1.0 + ROUNDING or low < -ROUNDING:
+        hint = (" They look like 0-255 values: divide by 255 or pass uint8." if low >= 0 and 2.0 < high <= 255.0
+                else " Scale them into [0, 1] first; features that are not images go in as a 2-D table "
+                     "(n_samples, n_features), which the reducer scales itself.")  # fmt: skip
+        raise ValueError(f"float images must lie in [0, 1] as in training; these span [{low:.6g}, {high:.6g}].{hint}")
+    if high > 1.0 or low < 0.0:  # float rounding (e.g. MinMaxScaler's 1.0000000000000002)
+        array = array.clamp(0.0, 1.0)
     if tuple(array.shape[2:]) != (h, w):
         if array.dtype != torch.uint8:
             raise ValueError(

@@ -31,6 +31,15 @@ def random_holdout(n: int, holdout: int, seed: int) -> tuple[np.ndarray, np.ndar
     return np.sort(perm[holdout:]), np.sort(perm[:holdout])
 
 
+def three_way_split(n: int, val_size: float, test_size: float, seed: int) -> tuple[np.ndarray, ...]:
+    """Row indices (train, val, test) of ``n`` items: a seeded ``test_size`` held out, then ``val_size`` of the rest."""
+    rows = np.arange(n)
+    keep, test = random_holdout(n, holdout_size(n, test_size, "data.test_size"), seed)
+    keep, test = rows[keep], rows[test]
+    train, val = random_holdout(len(keep), holdout_size(len(keep), val_size, "data.val_size"), seed)
+    return keep[train], keep[val], test
+
+
 def check_split_size(size: float, setting: str) -> None:
     """Refuse a split size that is neither a fraction (0 < size < 1) nor a whole count (>= 1)."""
     if isinstance(size, bool) or not isinstance(size, int | float) or size <= 0 or (size >= 1 and size != int(size)):

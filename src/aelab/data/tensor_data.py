@@ -16,24 +16,31 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 
 def to_unit_float(images: torch.Tensor, device: torch.device | str | None = None) -> torch.Tensor:
-    """uint8 images -> float32 in [0, 1], on ``device``: copied there as uint8 first, a quarter of the bytes."""
+    """uint8 images -> float32 in [0, 1], on ``device``: copied there as uint8 first, a quarter of the bytes. Float32
+    rows (a table's, already scaled: data/tables.py) are what the model takes as they are."""
+    if images.dtype == torch.float32:
+        return images if device is None else images.to(device)
     if images.dtype != torch.uint8:
-        raise TypeError(f"expected uint8 images (as aelab's data modules hand out), got {images.dtype}")
+        raise TypeError(
+            f"expected uint8 images or float32 table rows (as aelab's data modules hand out), got {images.dtype}"
+        )
     if device is not None:
         images = images.to(device)
     return images.float().div_(255.0)
 
 
 class ImageTensorDataset(Dataset):
-    """uint8 images (N, C, H, W) and int64 labels (N,), indexed a batch at a time.
+    """uint8 images (N, C, H, W) (or float32 table rows (N, 1, 1, F)) and int64 labels (N,), indexed a batch at a time.
 
     ``rows`` optionally selects a subset of ``images`` without copying it, so a memory-mapped cache can back
     both the training and the validation split.
     """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, rows: torch.Tensor | None = None) -> None:
-        if images.dtype != torch.uint8 or images.ndim != 4:
-            raise ValueError(f"images must be a uint8 tensor (N, C, H, W); got {images.dtype} {tuple(images.shape)}")
+        if images.dtype not in (torch.uint8, torch.float32) or images.ndim != 4:
+            raise ValueError(
+                f"images must be a uint8 tensor (N, C, H, W) (or float32 table rows); got {images.dtype} {tuple(images.shape)}"
+            )
         if len(images) != len(labels):
             raise ValueError(f"{len(images)} images but {len(labels)} labels")
         self._images = images

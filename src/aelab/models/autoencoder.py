@@ -83,8 +83,8 @@ class AutoEncoder(OwnOptimizerSteps, pl.LightningModule):
                 f"model.val_metrics_every_n_epochs must be a whole number of epochs (0: never); got {val_metrics_every_n_epochs!r}"
             )
         self._bind_regularisers()
-        self.val_metrics = image_metrics("val/")
-        self.test_metrics = image_metrics("test/")
+        self.val_metrics = image_metrics("val/", self.input_shape)
+        self.test_metrics = image_metrics("test/", self.input_shape)
         self.val_code_stats = CodeStatistics("val/", code_zero_threshold)
         self.test_code_stats = CodeStatistics("test/", code_zero_threshold)
 

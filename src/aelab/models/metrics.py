@@ -50,8 +50,11 @@ class SSIM(Metric):
         return self.total / self.count
 
 
-def image_metrics(prefix: str) -> MetricCollection:
-    """MSE, PSNR, SSIM and rounded accuracy on images in [0, 1], logged as ``<prefix>mse`` etc."""
+def image_metrics(prefix: str, shape: tuple[int, ...] = (1, 28, 28)) -> MetricCollection:
+    """MSE, PSNR, SSIM and rounded accuracy on images in [0, 1], logged as ``<prefix>mse`` etc. Table rows
+    (shape (1, 1, F): any range, no 2-D neighbourhood) get the MSE alone."""
+    if is_table_shape(shape):
+        return MetricCollection({"mse": MeanSquaredError()}, prefix=prefix)
     return MetricCollection(
         {
             "mse": MeanSquaredError(),
@@ -61,6 +64,11 @@ def image_metrics(prefix: str) -> MetricCollection:
         },
         prefix=prefix,
     )
+
+
+def is_table_shape(shape: tuple[int, ...]) -> bool:
+    """Whether inputs of this (C, H, W) are table rows (1, 1, F) rather than images."""
+    return len(shape) == 3 and shape[0] == 1 and shape[1] == 1
 
 
 def code_statistics(z: torch.Tensor, zero_threshold: float, prefix: str) -> dict[str, torch.Tensor]:

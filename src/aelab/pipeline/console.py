@@ -68,14 +68,22 @@ def one_line_warning(
 
 # How the last lines name a setting, by the interface the run came from: train.py's keys or the reducer's parameters.
 SETTINGS = {
-    "train.py": {"epochs": "trainer.max_epochs", "conv": "model=conv_strided", "anchor": "model.anchor=pca"},
-    "reducer": {"epochs": "max_epochs", "conv": 'model="conv_strided"', "anchor": 'overrides=["model.anchor=pca"]'},
-}
+    "train.py": {"epochs": "trainer.max_epochs", "conv": "model=conv_strided", "anchor": "model.anchor=pca",
+                 "deep": "model=deep_dense"},
+    "reducer": {"epochs": "max_epochs", "conv": 'model="conv_strided"', "anchor": 'overrides=["model.anchor=pca"]',
+                "deep": 'model="deep_dense"'},
+}  # fmt: skip
 CONV_NETS = ("conv", "conv_strided", "conv_deep", "vae_conv")
 
 
 def summary_lines(
-    metrics: Mapping[str, float], model_name: str, output_dir: Path, checkpoint: str, interface: str = "train.py"
+    metrics: Mapping[str, float],
+    model_name: str,
+    output_dir: Path,
+    checkpoint: str,
+    interface: str = "train.py",
+    keeps_run_folder: bool = True,
+    images: bool = True,
 ) -> list[str]:
     """The run's last lines: AE against the PCA yardstick on test MSE and probe accuracy, who is ahead on each and by
     how much (and what to try when PCA is ahead), and where the run folder, the panels and the report are."""
@@ -84,10 +92,13 @@ def summary_lines(
     has_probe = probe is not None and pca_probe is not None and not math.isnan(probe)
     head = f"AE test MSE {ae:.5f} | {name} test MSE {pca:.5f} | AE/PCA ratio {mse_ratio(ae, pca):.3f}"
     lines = [head + (f" | probe accuracy AE {probe:.3f}, PCA {pca_probe:.3f}" if has_probe else "")]
-    lines.append(verdict(metrics, model_name, interface))
+    lines.append(verdict(metrics, model_name, interface, images))
     if "selection/pca_start" in metrics:
         lines.append(selection_line(metrics, Path(checkpoint).stem))
-    lines.append(f"Run folder: {output_dir} (results.json, checkpoints/, panels/ with the labelled image panels)")
+    if not keeps_run_folder:  # a reducer fitted in memory: its run folder is gone when these lines are read
+        return lines
+    panels = ", panels/ with the labelled image panels" if images else ""  # table rows get no panels
+    lines.append(f"Run folder: {output_dir} (results.json, checkpoints/{panels})")
     evaluate = (
         "aelab-evaluate" if Path(sys.argv[0] if sys.argv else "").name.startswith("aelab-") else "python evaluate.py"
     )
@@ -95,7 +106,7 @@ def summary_lines(
     return lines
 
 
-def verdict(metrics: Mapping[str, float], model_name: str, interface: str = "train.py") -> str:
+def verdict(metrics: Mapping[str, float], model_name: str, interface: str = "train.py", images: bool = True) -> str:
     """Who is ahead on test MSE and by how much, and the probe accuracy said of the side it favours; when PCA is
     ahead, what to try, named as the interface in use names it, leaving out what the run already does."""
     ae, pca, name = metrics["test/mse"], metrics["pca/test_mse_yardstick"], yardstick_name(metrics)
@@ -113,14 +124,18 @@ def verdict(metrics: Mapping[str, float], model_name: str, interface: str = "tra
     if ratio < 1:
         return f"The AE ({model_name}) is ahead: {100 * (1 - ratio):.0f}% lower test MSE than {name}{probe_part}."
     keys = SETTINGS.get(interface, SETTINGS["train.py"])
+    # images: False for table rows (data=table), where conv nets and augmentation do not apply
     tries = [f"more epochs ({keys['epochs']})"]
-    if model_name not in CONV_NETS:
+    if images and model_name not in CONV_NETS:
         tries.append(f"a conv net ({keys['conv']})")
+    if not images and model_name != "deep_dense":
+        tries.append(f"a deeper net ({keys['deep']})")
     if "selection/pca_start" not in metrics:
         tries.append(f"starting at PCA ({keys['anchor']})")
+    small_data = "on small data, early stopping and augmentation" if images else "on few rows, early stopping"
     return (
         f"{name} is ahead of the AE ({model_name}): the AE's test MSE is {ratio:.2f}x PCA's{probe_part}. Try "
-        f"{', '.join(tries)}; on small data, early stopping and augmentation (docs/variants.md: Small data)."
+        f"{', '.join(tries)}; {small_data} (docs/variants.md: Small data)."
     )
 
 
@@ -130,7 +145,7 @@ def selection_line(metrics: Mapping[str, float], selected: str) -> str:
     if metrics["selection/pca_start"]:
         return (
             f"Selected the PCA start (validation MSE {start:.5f}): no epoch beat it on the validation split, so the "
-            "model tested is clipped PCA itself. Train longer, or on more images."
+            f"model tested is {yardstick_name(metrics)} itself. Train longer, or on more data."
         )
     return (
         f"Selected {selected}: {metrics['selection/best_over_start']:.3f}x the PCA start's validation loss "

@@ -1,6 +1,7 @@
 """The report's "Which reducer?" section: the AE beside the baselines of ``report.baselines`` (PCA, kernel PCA,
 UMAP, t-SNE) on the run's own train/test split, as a table (report.md, metrics.json) and a figure of each method's
-test codes: the 2-D maps themselves at k=2, else the first two principal axes of each method's codes."""
+test codes: the 2-D maps themselves at k=2, else a t-SNE of each method's codes (one neutral view for every method,
+so none is drawn in another's axes)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from aelab.analysis.embeddings import tsne_2d
 from aelab.baselines.compare import ComparisonData, MethodRow, compare_reducers, run_autoencoder
 from aelab.baselines.reducers import ModelReducer
 from aelab.checkpoints import run_dir_of
+from aelab.data.splits import seeded_subset
 from aelab.files import atomic_path
+
+TSNE_POINTS = 2000  # test codes drawn per method when k > 2 (t-SNE takes seconds for this many)
 
 COLUMNS = {  # score -> (column title, format)
     "test_mse": ("test MSE", ".5f"),
@@ -49,13 +54,12 @@ def comparison_markdown(rows: Sequence[MethodRow]) -> list[str]:
     return lines + (["", *notes] if notes else [])
 
 
-def two_d_view(codes: np.ndarray) -> np.ndarray:
-    """The codes themselves when 2-D, else their projection on their own first two principal axes."""
+def two_d_view(codes: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The codes themselves when 2-D, else a seeded t-SNE of them: the same neutral view for every method (its own
+    principal axes would favour the linear ones)."""
     if codes.shape[1] <= 2:
         return codes if codes.shape[1] == 2 else np.column_stack([codes[:, 0], np.zeros(len(codes))])
-    centred = codes - codes.mean(0)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    return centred @ vt[:2].T
+    return tsne_2d(codes, seed=seed, max_iter=500)
 
 
 def reducer_figure(
@@ -64,15 +68,17 @@ def reducer_figure(
     """Side-by-side scatter plots of each method's test codes coloured by class (methods that did not run are left
     out)."""
     shown = [row for row in rows if row.test_codes is not None]
+    subset = seeded_subset(len(labels), TSNE_POINTS, 0).numpy()  # t-SNE of at most this many codes per method
+    labels = labels[subset]
     fig, axes = plt.subplots(1, max(1, len(shown)), figsize=(3.3 * max(1, len(shown)), 3.5), squeeze=False)
     cmap = plt.get_cmap("tab10" if len(class_names) <= 10 else "tab20")
     for ax, row in zip(axes[0], shown):
-        xy = two_d_view(row.test_codes)
+        xy = two_d_view(row.test_codes[subset])
         for c in np.unique(labels):
             at = labels == c
             dot = 2 if len(labels) <= 3000 else 0.4
             ax.scatter(xy[at, 0], xy[at, 1], s=dot, color=cmap(int(c) % cmap.N), label=class_names[int(c)])
-        view = "" if row.k == 2 else " (first 2 principal axes)"
+        view = "" if row.k == 2 else " (t-SNE of the codes)"
         ax.set_title(f"{row.label}, k={row.k}{view}", fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])

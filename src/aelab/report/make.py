@@ -21,6 +21,7 @@ from torch import nn
 
 from aelab.baselines.pca import PCA
 from aelab.baselines.reducers import check_baseline_names
+from aelab.models.metrics import is_table_shape
 from aelab.panels import log_figure
 from aelab.report.comparison import (
     comparison_markdown,
@@ -157,15 +158,20 @@ def make_report(
             return result
 
         anomaly_names = " and ".join(class_label(i, class_names) for i in anomaly)
-        run(lambda: reconstructions_section(inp))
+        table = is_table_shape(tuple(datamodule.shape))  # rows, not images: no section that draws or decodes images
+        if not table:
+            run(lambda: reconstructions_section(inp))
         pairs_scored = 0
         if labelled:  # the sections that need classes: colours and silhouettes, the CNN, class means, AUROC, precision
             run(lambda: tsne_section(inp, getattr(model, "latent_dim", inp.test_codes["ae"].shape[1])))
-            cnn = run(lambda: cnn_section(inp, datamodule.splits["train"])).extra["cnn"]
-            pairs_scored = run(lambda: latent_sections(inp, cnn)).extra["pairs_scored"]
+            if not table:
+                cnn = run(lambda: cnn_section(inp, datamodule.splits["train"])).extra["cnn"]
+                pairs_scored = run(lambda: latent_sections(inp, cnn)).extra["pairs_scored"]
             run(lambda: anomaly_section(inp, anomaly, anomaly_names))
-            run(lambda: retrieval_section(inp))
-        run(lambda: compression_section(inp))
+            if not table:
+                run(lambda: retrieval_section(inp))
+        if not table:
+            run(lambda: compression_section(inp))
         tables = {}
         if baselines:
             begun = time.perf_counter()
