@@ -187,6 +187,27 @@ def tables() -> str:
               rows)  # fmt: skip
 
 
+def time_to_quality() -> str:
+    """Each row's runs: seconds from launch to the last epoch scored, and the test MSE over clipped PCA-k's."""
+    rows = []
+    for name, row in load("time_to_quality.json")["rows"].items():
+        if row.get("curve"):
+            points = ", ".join(f"{p['seconds']:.0f} s {p['ae_over_pca']:.3f}x" for p in row["curve"])
+            rows.append([name, "curve (every epoch)", "-", points])
+            continue
+        runs = row["runs"]
+        mean = sum(r["ae_over_pca"] for r in runs) / len(runs)
+        each = ", ".join(f"{r['ae_over_pca']:.3f}" for r in runs)
+        budgets = sorted({r["budget"] for r in runs if r["budget"]})
+        if budgets:
+            points = ", ".join(f"{r['budget']} s budget: {r['seconds']:.0f} s {r['ae_over_pca']:.3f}x" for r in runs)
+            rows.append([name, f"{len(runs)} budgets, seed {runs[0]['seed']}", "-", points])
+            continue
+        seconds = sum(r["seconds"] for r in runs) / len(runs)
+        rows.append([name, f"{len(runs)} seed(s)", f"{seconds:.0f}", f"**{mean:.3f}x** ({each})"])
+    return md("row | runs | s from launch to the last epoch (mean) | test MSE / clipped PCA-k's", rows)
+
+
 TABLES = {
     "which_reducer": which_reducer, "default_run_readme": lambda: default_run("outputs/train/runs/<run>"),
     "dr_compare_k2": lambda: dr_compare(2), "dr_compare_k16": lambda: dr_compare(16),
@@ -196,7 +217,7 @@ TABLES = {
     "default_run": lambda: default_run(".../default_run"), "small_folder": small_folder,
     "speed_vs_keras": speed_vs_keras, "where_time_goes": where_time_goes, "cpu_precision": cpu_precision,
     "kill_loop": kill_loop, "anchored": anchored, "anchored_fashion": lambda: anchored("anchored_fashion.json"),
-    "tables": lambda: tables(),
+    "tables": lambda: tables(), "time_to_quality": time_to_quality,
 }  # fmt: skip
 
 

@@ -32,7 +32,7 @@ def test_the_readme_reducer_script_then_its_cli_lines_then_onnxruntime(tmp_path)
     write_split(tmp_path / "my_photos", 20, np.random.default_rng(0), classes=("forest", "sea", "street"))
     script, onnx_script = section_blocks("python")
     assert "max_epochs=100" in script
-    result = run([sys.executable, "-c", script.replace("max_epochs=100", "max_epochs=2")], tmp_path)  # fewer: a test
+    result = run([sys.executable, "-c", script.replace("max_epochs=100", "max_epochs=1")], tmp_path)  # fewer: a test
     assert result.returncode == 0, result.stderr[-3000:]
     assert "(20, 16) (20, 32, 32, 3) uint8" in result.stdout and "accuracy on the new photos:" in result.stdout
     assert "'pca': 'clipped PCA-16'" in result.stdout  # compare() on the held-out photos
