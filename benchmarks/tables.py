@@ -76,7 +76,7 @@ def scores(
     return row
 
 
-def run_table(name: str, k: int, seeds: list[int], fashion: Path) -> dict:
+def run_table(name: str, k: int, seeds: list[int], fashion: Path, overrides: list[str]) -> dict:
     from sklearn.decomposition import PCA
     from sklearn.feature_selection import VarianceThreshold
     from sklearn.model_selection import train_test_split
@@ -100,7 +100,11 @@ def run_table(name: str, k: int, seeds: list[int], fashion: Path) -> dict:
         return model, time.perf_counter() - start
 
     for seed in seeds:
-        ae, seconds = timed(lambda seed=seed: aelab.AutoEncoderReducer(latent_dim=k, seed=seed).fit(x_train, y_train))
+        ae, seconds = timed(
+            lambda seed=seed: aelab.AutoEncoderReducer(latent_dim=k, seed=seed, overrides=overrides).fit(
+                x_train, y_train
+            )
+        )
         codes = (ae.transform(x_train), ae.transform(x_test))
         rows.append(
             scores("AE", codes, ae.inverse_transform(codes[1]), x_test, scale, labels, seconds) | {"seed": seed}
@@ -132,13 +136,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", choices=sorted(KS), help="these tables only")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--overrides", nargs="*", default=[], help="train.py overrides for the AE (e.g. a penalty)")
     add_paths(parser, "tables", fashion=True)
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "tables.json")
     args = parser.parse_args()
     record: dict = {"command": command(), "tables": {}}
     for name in args.only or list(KS):
         for k in KS[name]:
-            result = run_table(name, k, args.seeds, args.fashion_dir)
+            result = run_table(name, k, args.seeds, args.fashion_dir, args.overrides)
             result["summary"] = mean_rows(result["rows"])
             record["tables"][f"{name}_k{k}"] = result
             for row in result["summary"]:
