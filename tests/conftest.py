@@ -30,6 +30,7 @@ CONF_DIR = ROOT / "src" / "aelab" / "conf"
 # A few batches of everything, on the CPU, with CSV logging: the fast default for tests that train.
 FAST = [
     "trainer.accelerator=cpu",
+    "trainer.precision=32-true",  # the same arithmetic on every CI machine, bf16 units or not (auto has its tests)
     "trainer.max_epochs=1",
     "trainer.limit_train_batches=3",
     "trainer.limit_val_batches=2",

@@ -10,6 +10,7 @@ import pytest
 from hydra.errors import MissingConfigException
 
 from aelab.build import build
+from aelab.pipeline.hardware import choose_precision
 from aelab.pipeline.loggers import instantiate_callbacks, instantiate_loggers
 from tests.conftest import CONF_DIR, ROOT
 
@@ -81,8 +82,10 @@ def test_every_trainer_option_builds(make_config, trainer):
     cfg = make_config(f"trainer={trainer}", fast=False)
     expected_accelerator = {"gpu": "gpu", "cpu": "cpu"}.get(trainer, "auto")
     assert cfg.trainer.accelerator == expected_accelerator
-    # this machine may have no GPU: build the same Trainer on the CPU
-    built = build(make_config(f"trainer={trainer}", "trainer.accelerator=cpu", fast=False).trainer, logger=False)
+    # this machine may have no GPU: build the same Trainer on the CPU, its precision=auto chosen as train.py does
+    on_cpu = make_config(f"trainer={trainer}", "trainer.accelerator=cpu", fast=False)
+    assert choose_precision(on_cpu) and on_cpu.trainer.precision in ("32-true", "bf16-mixed")
+    built = build(on_cpu.trainer, logger=False)
     assert built.max_epochs == cfg.trainer.max_epochs
     if trainer == "ddp":
         assert type(built.strategy).__name__ == "DDPStrategy"

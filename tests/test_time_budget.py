@@ -47,13 +47,32 @@ def test_a_budget_that_is_not_a_positive_number_of_seconds_is_refused(seconds):
     ids=["a CPU with bf16 units", "a CPU without"],
 )
 def test_precision_auto_takes_bf16_only_where_the_cpu_has_bf16_units_and_says_so(make_config, flags, precision, nhwc):
-    cfg = make_config("model=conv_strided", "trainer.precision=auto", "trainer.accelerator=cpu")
+    cfg = make_config("model=conv_strided", "model.anchor=null", "trainer.precision=auto", "trainer.accelerator=cpu")
     line = choose_precision(cfg, flags)
     assert cfg.trainer.precision == precision and cfg.model.channels_last is nhwc
     assert line.startswith(f"trainer.precision=auto: {precision}") and "trainer.precision=32-true" in line
     assert ("amx_bf16, avx512_bf16" in line) == nhwc
-    dense = make_config("model=dense", "trainer.precision=auto", "trainer.accelerator=cpu")
-    choose_precision(dense, flags)
-    assert dense.trainer.precision == precision and dense.model.channels_last is False  # NHWC is for conv nets
     by_hand = make_config("trainer.precision=32-true")
     assert choose_precision(by_hand, flags) is None and by_hand.trainer.precision == "32-true"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "why"),
+    [(["model=conv_strided"], "PCA-anchored"), (["model=dense"], "conv nets only")],
+    ids=["an anchored conv net", "a dense net on a CPU"],
+)
+def test_precision_auto_keeps_fp32_for_anchored_nets_and_dense_nets_on_a_cpu_even_with_bf16_units(
+    make_config, overrides, why
+):
+    cfg = make_config(*overrides, "trainer.precision=auto", "trainer.accelerator=cpu")
+    line = choose_precision(cfg, {"amx_bf16", "avx512_bf16"})
+    assert cfg.trainer.precision == "32-true" and cfg.model.channels_last is False and why in line
+
+
+def test_precision_auto_is_the_default_and_the_run_says_what_it_chose(make_config, capsys):
+    for trainer in ("default", "cpu", "gpu", "ddp"):
+        assert make_config(f"trainer={trainer}", fast=False).trainer.precision == "auto"
+    cfg = make_config("model=conv_strided", "trainer.precision=auto")  # the default model: anchored, fp32 on any CPU
+    train(cfg)
+    first = capsys.readouterr().out.strip().splitlines()[0]
+    assert first.startswith("trainer.precision=auto: 32-true") and "PCA-anchored" in first

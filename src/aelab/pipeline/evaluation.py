@@ -45,7 +45,10 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     report_cfg = cfg.get("report") or {}
     report_dir, metric_dirs = output_folders(cfg, bool(report_cfg.get("enabled", False)))
     loggers = instantiate_loggers(cfg.get("logger"))
-    trainer: pl.Trainer = build(cfg.trainer, logger=loggers or False, callbacks=[])
+    trainer_cfg = cfg.trainer
+    if str(trainer_cfg.get("precision")) == "auto":  # a checkpoint is scored in fp32, as its yardstick PCA is
+        trainer_cfg = OmegaConf.merge(trainer_cfg, {"precision": "32-true"})
+    trainer: pl.Trainer = build(trainer_cfg, logger=loggers or False, callbacks=[])
     try:
         trainer.test(model, datamodule=datamodule)
         metrics: dict[str, Any] = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
