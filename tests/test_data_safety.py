@@ -82,6 +82,7 @@ def test_evaluate_after_the_data_folder_moved_takes_data_root(make_config, folde
 def test_evaluate_writes_its_own_folder_when_the_run_folder_cannot_be_written(make_config, trained_run, tmp_path):
     run_dir = tmp_path / "copy"
     shutil.copytree(trained_run, run_dir)
+    (run_dir / "metrics.json").unlink(missing_ok=True)  # an evaluation of the shared run by another test wrote it
     (run_dir / "metrics.json").mkdir()  # stands in for a read-only folder (chmod does not stop root)
     evaluate(evaluate_config(make_config, run_dir / "checkpoints" / "last.ckpt", "pca.probe_train_samples=500"))
     written = json.loads((tmp_path / "run" / "metrics.json").read_text())  # this evaluation's own folder
