@@ -84,6 +84,13 @@ def ae_row(ckpt: Path, k: int, data: ComparisonData, compare: dict) -> tuple[Met
     return row, out
 
 
+def spread(values: list[float]) -> float:
+    """The standard deviation over seeds; NaN where a run has no figure (an AE checkpoint without its run's time)."""
+    if len(values) < 2:
+        return 0.0
+    return statistics.stdev(values) if all(math.isfinite(v) for v in values) else math.nan
+
+
 def mean_row(runs: list[dict], k: int) -> MethodRow:
     row = MethodRow("autoencoder", f"AE mean of {len(runs)}", k, n_fit=runs[0]["n_fit"])
     row.scores = {key: statistics.fmean(r["scores"][key] for r in runs) for key in runs[0]["scores"]}
@@ -151,9 +158,7 @@ def main() -> None:
             "settings": compare,
             "data": data_id,
             "autoencoder_runs": runs,
-            "autoencoder_std": {
-                key: statistics.stdev(r["scores"][key] for r in runs) if len(runs) > 1 else 0.0 for key in COLUMNS
-            },
+            "autoencoder_std": {key: spread([r["scores"][key] for r in runs]) for key in COLUMNS},
             "baselines": [entry["dict"] for entry in baselines],
         }
         write_record(args.results / f"k{k}.json", record)

@@ -187,6 +187,17 @@ def tables() -> str:
               rows)  # fmt: skip
 
 
+def seed_groups(runs: list[dict]) -> list[tuple[tuple, float, float, str]]:
+    """The runs of one setting (budget and --extra tries) together: (budget, extra), mean seconds, mean ratio, each."""
+    settings = sorted({(r["budget"] or 0, tuple(r.get("extra", []))) for r in runs})
+    groups = []
+    for setting in settings:
+        same = [r for r in runs if (r["budget"] or 0, tuple(r.get("extra", []))) == setting]
+        seconds, mean = (sum(r[key] for r in same) / len(same) for key in ("seconds", "ae_over_pca"))
+        groups.append((setting, seconds, mean, ", ".join(f"{r['ae_over_pca']:.3f}" for r in same)))
+    return groups
+
+
 def time_to_quality() -> str:
     """Each row's runs: seconds from launch to the last epoch scored, and the test MSE over clipped PCA-k's."""
     rows = []
@@ -195,16 +206,15 @@ def time_to_quality() -> str:
             points = ", ".join(f"{p['seconds']:.0f} s {p['ae_over_pca']:.3f}x" for p in row["curve"])
             rows.append([name, "curve (every epoch)", "-", points])
             continue
-        runs = row["runs"]
-        mean = sum(r["ae_over_pca"] for r in runs) / len(runs)
-        each = ", ".join(f"{r['ae_over_pca']:.3f}" for r in runs)
-        budgets = sorted({r["budget"] for r in runs if r["budget"]})
-        if budgets:
-            points = ", ".join(f"{r['budget']} s budget: {r['seconds']:.0f} s {r['ae_over_pca']:.3f}x" for r in runs)
-            rows.append([name, f"{len(runs)} budgets, seed {runs[0]['seed']}", "-", points])
+        runs, groups = row["runs"], seed_groups(row["runs"])
+        if any(r["budget"] for r in runs):  # a budget's curve, a try's overrides (--extra) after its budget
+            points = [f"{' '.join([f'{b} s budget', *extra])}: {s:.0f} s {m:.3f}x" + (f" ({e})" if "," in e else "")
+                      for (b, extra), s, m, e in groups]  # fmt: skip
+            rows.append([name, f"{len(runs)} runs", "-", ", ".join(points)])
             continue
-        seconds = sum(r["seconds"] for r in runs) / len(runs)
-        rows.append([name, f"{len(runs)} seed(s)", f"{seconds:.0f}", f"**{mean:.3f}x** ({each})"])
+        for (_, extra), seconds, mean, each in groups:
+            seeds = each.count(",") + 1
+            rows.append([" ".join([name, *extra]), f"{seeds} seed(s)", f"{seconds:.0f}", f"**{mean:.3f}x** ({each})"])
     return md("row | runs | s from launch to the last epoch (mean) | test MSE / clipped PCA-k's", rows)
 
 
