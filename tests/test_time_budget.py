@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+import pytorch_lightning as pl
 
+from aelab.build import build
 from aelab.callbacks.time_budget import TimeBudget
 from aelab.checkpoints import CONFIG_KEY, load_checkpoint
 from aelab.pipeline import train
@@ -76,3 +78,11 @@ def test_precision_auto_is_the_default_and_the_run_says_what_it_chose(make_confi
     train(cfg)
     first = capsys.readouterr().out.strip().splitlines()[0]
     assert first.startswith("trainer.precision=auto: 32-true") and "PCA-anchored" in first
+
+
+@pytest.mark.parametrize(("max_epochs", "shown"), [(-1, "Epoch 4"), (10, "Epoch 4/9")])
+def test_the_progress_bar_counts_epochs_against_a_limit_only_when_there_is_one(make_config, max_epochs, shown):
+    """A budget run has no epoch limit (max_epochs=-1): Lightning's bar would read "Epoch 4/-2"."""
+    bar = build(make_config(fast=False).callbacks.progress_bar)
+    bar._trainer = pl.Trainer(max_epochs=max_epochs, logger=False, enable_checkpointing=False, accelerator="cpu")
+    assert bar._get_train_description(4).strip() == shown
