@@ -1,6 +1,6 @@
 """The bare training loop the speed figures hold train.py against: the loop a PyTorch user writes instead.
 
-One copy for every script that times it (speed_vs_keras, where_time_goes, gpu_conv_deep), so the yardstick is the
+One copy for every script that times it (speed_vs_keras, gpu_conv_deep), so the yardstick is the
 same loop everywhere and carries none of aelab's costs: each batch to float in [0, 1] (uint8 / 255, as the
 AutoEncoder does on its device; float batches as they are), optionally channels_last and autocast, model(x), MSE
 against x, zero_grad, backward, step. Nothing else: no hooks, no logging, no checks.
